@@ -1,0 +1,49 @@
+import { ZodError } from 'zod';
+import { MissingSchemaError } from '../core/schema/introspect.ts';
+import { SqlClientError } from '../core/sql/errors.ts';
+
+/** Exit codes every command keeps: 0 success, 1 a check failed, 2 could not do the job. */
+export const EXIT = { ok: 0, checkFailed: 1, error: 2 } as const;
+
+/** An error whose message is meant for the operator as it is. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.error,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+/** One line for the operator; the stack only when asked for. */
+export function describeError(error: unknown, verbose: boolean): string {
+  const line = operatorMessage(error);
+  if (!verbose || !(error instanceof Error) || !error.stack) return line;
+  const causes: string[] = [];
+  let cause = error.cause;
+  while (cause instanceof Error) {
+    causes.push(`caused by: ${cause.stack ?? cause.message}`);
+    cause = cause.cause;
+  }
+  return [line, error.stack, ...causes].join('\n');
+}
+
+function operatorMessage(error: unknown): string {
+  if (error instanceof CliError) return `error: ${error.message}`;
+  if (error instanceof ZodError) {
+    const issues = error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`);
+    return `error: invalid options: ${issues.join('; ')}`;
+  }
+  if (error instanceof MissingSchemaError) return `error: ${error.message}`;
+  if (error instanceof SqlClientError) {
+    const hint = error.kind === 'connection' ? ' (is the server running and the URL right?)' : '';
+    return `error: database ${error.kind}: ${firstLine(error.message)}${hint}`;
+  }
+  if (error instanceof Error) return `error: ${firstLine(error.message)} (run with --verbose for details)`;
+  return `error: ${String(error)}`;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]?.trim() || text;
+}

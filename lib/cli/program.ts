@@ -1,0 +1,38 @@
+import { Command, CommanderError } from 'commander';
+import { registerDbCommands } from './commands/db.ts';
+import { describeError, EXIT } from './errors.ts';
+import type { CliIo } from './output.ts';
+
+export function createProgram(io: CliIo): Command {
+  const program = new Command('company-migration')
+    .description(
+      'Migrate NukeWorks company data from the legacy role-specific tables to the unified company schema.\n' +
+        'Runs against embedded PGlite by default, or a PostgreSQL server (--database-url or DATABASE_URL).',
+    )
+    .option('--verbose', 'print stack traces on errors')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  registerDbCommands(program, io);
+  for (const command of program.commands) command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  return program;
+}
+
+/** Runs the CLI and returns its exit code: 0 done, 1 a check failed, 2 could not do the job. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const program = createProgram(io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end through here with code 0; usage errors were already printed.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.error;
+    }
+    const verbose = argv.includes('--verbose');
+    io.stderr(`${describeError(error, verbose)}\n`);
+    return typeof (error as { exitCode?: unknown }).exitCode === 'number'
+      ? ((error as { exitCode: number }).exitCode as number)
+      : EXIT.error;
+  }
+}
