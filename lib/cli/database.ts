@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DatabaseConnectionError } from '../core/sql/errors.ts';
 import { describeUrl, PgSqlClient } from '../core/sql/pg-client.ts';
 import { PgliteSqlClient } from '../core/sql/pglite-client.ts';
 import type { SqlClient } from '../core/sql/types.ts';
+import { CliError } from './errors.ts';
 
 /** Where the embedded database lives unless --data-dir or COMPANY_MIGRATION_DATA_DIR says otherwise. */
 export const DEFAULT_DATA_DIR = '.data/pglite';
@@ -10,6 +12,8 @@ export const DEFAULT_DATA_DIR = '.data/pglite';
 export interface DatabaseOptions {
   databaseUrl?: string | undefined;
   dataDir?: string | undefined;
+  /** Refuse to create an embedded database that is not there yet (every command but `db init`). */
+  mustExist?: boolean;
 }
 
 export interface OpenedDatabase {
@@ -19,13 +23,19 @@ export interface OpenedDatabase {
 }
 
 /** The database a command works on: a server URL when given (flag or DATABASE_URL), else embedded PGlite. */
-export function resolveDatabase(options: DatabaseOptions, env: NodeJS.ProcessEnv): { url?: string; dataDir: string } {
+export function resolveDatabase(
+  options: DatabaseOptions,
+  env: NodeJS.ProcessEnv,
+): { url?: string; dataDir: string } {
   const url = options.databaseUrl ?? env.DATABASE_URL;
   const dataDir = resolve(options.dataDir ?? env.COMPANY_MIGRATION_DATA_DIR ?? DEFAULT_DATA_DIR);
   return url ? { url, dataDir } : { dataDir };
 }
 
-export async function openDatabase(options: DatabaseOptions, env: NodeJS.ProcessEnv): Promise<OpenedDatabase> {
+export async function openDatabase(
+  options: DatabaseOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<OpenedDatabase> {
   const target = resolveDatabase(options, env);
   if (target.url) {
     const client = new PgSqlClient({ url: target.url });
@@ -43,6 +53,9 @@ export async function openDatabase(options: DatabaseOptions, env: NodeJS.Process
       throw error;
     }
     return { client, description: describeUrl(target.url) };
+  }
+  if (options.mustExist && !existsSync(target.dataDir)) {
+    throw new CliError(`no embedded database at ${target.dataDir}: run \`company-migration db init\` first`);
   }
   const client = await PgliteSqlClient.open({ dataDir: target.dataDir });
   return { client, description: `embedded PGlite at ${target.dataDir}` };

@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LEGACY_TABLES } from '../../lib/core/schema/legacy.sql.ts';
 import { UNIFIED_TABLES } from '../../lib/core/schema/unified.sql.ts';
 import { PgSqlClient } from '../../lib/core/sql/pg-client.ts';
+import { PgliteSqlClient } from '../../lib/core/sql/pglite-client.ts';
 import { runCliCaptured, runCliProcess } from '../support/cli.ts';
 import { serverUrl, uniqueSchemaName } from '../support/databases.ts';
 
@@ -33,11 +34,22 @@ describe('company-migration db init (embedded)', () => {
     // Act
     const first = await runCliCaptured(['db', 'init', '--demo', '--data-dir', dataDir, '--json']);
     const second = await runCliCaptured(['db', 'init', '--demo', '--data-dir', dataDir]);
-    const third = await runCliCaptured(['db', 'init', '--demo', '--if-absent', '--data-dir', dataDir, '--json']);
+    const third = await runCliCaptured([
+      'db',
+      'init',
+      '--demo',
+      '--if-absent',
+      '--data-dir',
+      dataDir,
+      '--json',
+    ]);
 
     // Assess
     expect(first.code).toBe(0);
-    const loaded = JSON.parse(first.stdout) as { demoLoaded: boolean; tables: { table: string; rows: number }[] };
+    const loaded = JSON.parse(first.stdout) as {
+      demoLoaded: boolean;
+      tables: { table: string; rows: number }[];
+    };
     expect(loaded.demoLoaded).toBe(true);
     expect(loaded.tables.map((t) => t.table).sort()).toEqual([...ALL_TABLES].sort());
     expect(loaded.tables.find((t) => t.table === 'technology_vendors')?.rows).toBeGreaterThan(0);
@@ -99,13 +111,33 @@ describe('company-migration db init (embedded)', () => {
     }
   });
 
-  it('db status names the missing tables of an empty database and exits 2', async () => {
+  it('db status names the missing tables of a database without the schemas and exits 2', async () => {
+    // Prepare
+    const dataDir = join(scratch, 'empty');
+    await runCliCaptured(['db', 'init', '--schema-only', '--data-dir', dataDir]);
+    const emptied = await PgliteSqlClient.open({ dataDir });
+    await emptied.query('DROP TABLE person_company_affiliations, client_profiles');
+    await emptied.close();
+
     // Act
-    const run = await runCliCaptured(['db', 'status', '--data-dir', join(scratch, 'empty')]);
+    const run = await runCliCaptured(['db', 'status', '--data-dir', dataDir]);
 
     // Assess
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/lacks 16 table\(s\): technology_vendors, .*person_company_affiliations/);
+    expect(run.stderr).toMatch(/lacks 2 table\(s\): client_profiles, person_company_affiliations/);
+  });
+
+  it('db status does not create an embedded database that is not there', async () => {
+    // Prepare
+    const dataDir = join(scratch, 'never-created');
+
+    // Act
+    const run = await runCliCaptured(['db', 'status', '--data-dir', dataDir]);
+
+    // Assess
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/no embedded database at .*never-created.*db init/);
+    expect(existsSync(dataDir)).toBe(false);
   });
 });
 
@@ -152,6 +184,9 @@ describe.runIf(serverUrl)('company-migration db init (PostgreSQL server)', () =>
     expect(status.code).toBe(0);
     const initTables = (JSON.parse(init.stdout) as { tables: unknown }).tables;
     expect((JSON.parse(status.stdout) as { tables: unknown }).tables).toEqual(initTables);
-    expect(JSON.parse(status.stdout)).toMatchObject({ schema: 'public', personnelTitleColumn: 'relationship_role' });
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      schema: 'public',
+      personnelTitleColumn: 'relationship_role',
+    });
   });
 });

@@ -6,7 +6,6 @@ import { generateDemoData } from '../../core/demo/generate.ts';
 import { type LoadProgress, loadDemoData } from '../../core/demo/load.ts';
 import { applySchemas, countRows } from '../../core/schema/apply.ts';
 import { inspectSchema, requireSchemas } from '../../core/schema/introspect.ts';
-import { LEGACY_COMPANY_TABLES } from '../../core/schema/legacy.sql.ts';
 import { openDatabase, resolveDatabase } from '../database.ts';
 import { CliError } from '../errors.ts';
 import { type CliIo, formatTable } from '../output.ts';
@@ -30,7 +29,11 @@ const dbInitOptions = z
   })
   .superRefine((o, ctx) => {
     if (o.schemaOnly && (o.demo || o.scale !== undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['schemaOnly'], message: '--schema-only cannot be combined with --demo or --scale' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['schemaOnly'],
+        message: '--schema-only cannot be combined with --demo or --scale',
+      });
     }
     if (o.defects && !o.demo && o.scale === undefined) {
       ctx.addIssue({ code: 'custom', path: ['defects'], message: '--defects needs --demo or --scale' });
@@ -39,7 +42,8 @@ const dbInitOptions = z
       ctx.addIssue({
         code: 'custom',
         path: ['foreignKeys'],
-        message: 'the demo data holds orphaned links, which foreign keys forbid; use --with-foreign-keys with --schema-only',
+        message:
+          'the demo data holds orphaned links, which foreign keys forbid; use --with-foreign-keys with --schema-only',
       });
     }
   });
@@ -62,8 +66,14 @@ export function registerDbCommands(program: Command, io: CliIo): void {
       'create the legacy and unified schemas (whatever is missing; existing tables are left alone), ' +
         'optionally load the demo data, and print the row count of every table',
     )
-    .option('--database-url <url>', 'a PostgreSQL server (postgres://…); default: DATABASE_URL, else embedded PGlite')
-    .option('--data-dir <dir>', 'embedded database directory (default: COMPANY_MIGRATION_DATA_DIR or .data/pglite)')
+    .option(
+      '--database-url <url>',
+      'a PostgreSQL server (postgres://…); default: DATABASE_URL, else embedded PGlite',
+    )
+    .option(
+      '--data-dir <dir>',
+      'embedded database directory (default: COMPANY_MIGRATION_DATA_DIR or .data/pglite)',
+    )
     .option('--demo', 'load the demo data (refused when the legacy tables already hold rows)')
     .option('--scale <n>', 'load the demo data, n times larger')
     .option('--defects', 'with --demo/--scale: add critical defects (a blank name, coverage-sinking orphans)')
@@ -88,12 +98,25 @@ export function registerDbCommands(program: Command, io: CliIo): void {
       }
       io.stdout(`${result.database} (schema ${result.schema})\n`);
       if (result.skippedReason) io.stdout(`${result.skippedReason}\n`);
-      io.stdout(`${formatTable(['table', 'rows'], result.tables.map((t) => [t.table, t.rows]))}\n`);
+      io.stdout(
+        `${formatTable(
+          ['table', 'rows'],
+          result.tables.map((t) => [t.table, t.rows]),
+        )}\n`,
+      );
     });
   db.command('status')
-    .description('check that both schemas exist (exit 2 naming what is missing) and print the row count of every table')
-    .option('--database-url <url>', 'a PostgreSQL server (postgres://…); default: DATABASE_URL, else embedded PGlite')
-    .option('--data-dir <dir>', 'embedded database directory (default: COMPANY_MIGRATION_DATA_DIR or .data/pglite)')
+    .description(
+      'check that both schemas exist (exit 2 naming what is missing) and print the row count of every table',
+    )
+    .option(
+      '--database-url <url>',
+      'a PostgreSQL server (postgres://…); default: DATABASE_URL, else embedded PGlite',
+    )
+    .option(
+      '--data-dir <dir>',
+      'embedded database directory (default: COMPANY_MIGRATION_DATA_DIR or .data/pglite)',
+    )
     .option('--json', 'print the result as JSON')
     .action(async (raw: { databaseUrl?: string; dataDir?: string; json?: boolean }) => {
       const result = await databaseStatus(raw, io);
@@ -101,8 +124,15 @@ export function registerDbCommands(program: Command, io: CliIo): void {
         io.stdout(`${JSON.stringify(result, null, 2)}\n`);
         return;
       }
-      io.stdout(`${result.database} (schema ${result.schema}; personnel title column ${result.personnelTitleColumn})\n`);
-      io.stdout(`${formatTable(['table', 'rows'], result.tables.map((t) => [t.table, t.rows]))}\n`);
+      io.stdout(
+        `${result.database} (schema ${result.schema}; personnel title column ${result.personnelTitleColumn})\n`,
+      );
+      io.stdout(
+        `${formatTable(
+          ['table', 'rows'],
+          result.tables.map((t) => [t.table, t.rows]),
+        )}\n`,
+      );
     });
 }
 
@@ -115,7 +145,7 @@ export interface DbStatusResult {
 
 /** Both schemas must be there: a missing table is an error naming it, never a zero. */
 export async function databaseStatus(options: { databaseUrl?: string; dataDir?: string }, io: CliIo) {
-  const { client, description } = await openDatabase(options, io.env);
+  const { client, description } = await openDatabase({ ...options, mustExist: true }, io.env);
   try {
     const inspection = await requireSchemas(client);
     return {
@@ -132,7 +162,8 @@ export async function databaseStatus(options: { databaseUrl?: string; dataDir?: 
 export async function initDatabase(options: DbInitOptions, io: CliIo): Promise<DbInitResult> {
   const target = resolveDatabase(options, io.env);
   if (options.reset) {
-    if (target.url) throw new CliError('--reset only deletes an embedded database; drop server tables yourself');
+    if (target.url)
+      throw new CliError('--reset only deletes an embedded database; drop server tables yourself');
     rmSync(target.dataDir, { recursive: true, force: true });
   }
   const { client, description } = await openDatabase(options, io.env);
@@ -145,11 +176,9 @@ export async function initDatabase(options: DbInitOptions, io: CliIo): Promise<D
     let demoLoaded = false;
     let skippedReason: string | undefined;
     if (wantsDemo) {
-      const legacyRows = (await countRows(client))
-        .filter((t) => (LEGACY_COMPANY_TABLES as readonly string[]).includes(t.table))
-        .reduce((sum, t) => sum + t.rows, 0);
-      if (legacyRows > 0 && options.ifAbsent) {
-        skippedReason = `the legacy tables already hold ${legacyRows} company records: demo data not loaded`;
+      const existingRows = (await countRows(client)).reduce((sum, t) => sum + t.rows, 0);
+      if (existingRows > 0 && options.ifAbsent) {
+        skippedReason = `the database already holds ${existingRows} rows: demo data not loaded`;
       } else {
         const dataset = generateDemoData({
           scale: options.scale ?? 1,
@@ -174,7 +203,10 @@ export async function initDatabase(options: DbInitOptions, io: CliIo): Promise<D
   }
 }
 
-async function withProgress<T>(io: CliIo, work: (onProgress: (p: LoadProgress) => void) => Promise<T>): Promise<T> {
+async function withProgress<T>(
+  io: CliIo,
+  work: (onProgress: (p: LoadProgress) => void) => Promise<T>,
+): Promise<T> {
   if (!io.interactive) return work(() => {});
   const bar = new SingleBar({
     format: 'loading demo data {bar} {percentage}% | {table} {value}/{total} rows',

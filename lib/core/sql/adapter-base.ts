@@ -32,7 +32,11 @@ export abstract class AdapterBase<Tx> implements SqlClient {
   protected abstract inTransaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   abstract close(): Promise<void>;
 
-  private async run(sql: string, params: SqlParams | undefined, tx: Tx | undefined): Promise<StatementResult> {
+  private async run(
+    sql: string,
+    params: SqlParams | undefined,
+    tx: Tx | undefined,
+  ): Promise<StatementResult> {
     this.issued++;
     return this.execute(sql, params ?? {}, tx);
   }
@@ -55,7 +59,8 @@ export abstract class AdapterBase<Tx> implements SqlClient {
         query: <Row extends object = SqlRow>(sql: string, params?: SqlParams) =>
           this.run(sql, params, tx) as Promise<QueryResult<Row>>,
         runScript: (script) => this.runScriptIn(script, tx),
-        readPages: <Row extends object = SqlRow>(request: PagedReadRequest) => this.readPagesIn<Row>(request, tx),
+        readPages: <Row extends object = SqlRow>(request: PagedReadRequest) =>
+          this.readPagesIn<Row>(request, tx),
       };
       return work(session);
     });

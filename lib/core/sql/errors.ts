@@ -109,7 +109,8 @@ export function errorClassForSqlState(sqlState: string | undefined): ErrorClass 
   if (!sqlState) return QueryError;
   if (sqlState === '57014') return StatementTimeoutError; // query_canceled: statement_timeout fired
   if (sqlState === '40001' || sqlState === '40P01' || sqlState === '55P03') return ConcurrencyConflictError;
-  if (sqlState.startsWith('08') || ['57P01', '57P02', '57P03'].includes(sqlState)) return DatabaseConnectionError;
+  if (sqlState.startsWith('08') || ['57P01', '57P02', '57P03'].includes(sqlState))
+    return DatabaseConnectionError;
   if (sqlState.startsWith('53')) return ThrottlingError; // insufficient resources, too many connections
   if (sqlState === '28000' || sqlState === '28P01' || sqlState === '42501') return DatabaseAccessDeniedError;
   if (sqlState === '3D000') return DatabaseConfigurationError; // database does not exist
@@ -147,7 +148,10 @@ export function fromPostgresError(error: unknown, adapter: SqlAdapterKind): SqlC
   if (code && NODE_CONNECTION_CODES.has(code)) {
     return new DatabaseConnectionError(message, { adapter, cause: error });
   }
-  if (!code && /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message)) {
+  if (
+    !code &&
+    /Connection terminated|connection timeout|Client has encountered a connection error/i.test(message)
+  ) {
     return new DatabaseConnectionError(message, { adapter, cause: error });
   }
   const sqlState = code && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;

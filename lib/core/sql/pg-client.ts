@@ -46,7 +46,9 @@ export class PgSqlClient extends AdapterBase<pg.PoolClient> {
     try {
       parsed = new URL(options.url);
     } catch {
-      throw new DatabaseConfigurationError(`not a valid database URL: ${describeUrl(options.url)}`, { adapter: 'pg' });
+      throw new DatabaseConfigurationError(`not a valid database URL: ${describeUrl(options.url)}`, {
+        adapter: 'pg',
+      });
     }
     if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
       throw new DatabaseConfigurationError(
@@ -68,7 +70,11 @@ export class PgSqlClient extends AdapterBase<pg.PoolClient> {
     this.pool.on('error', () => {});
   }
 
-  protected async execute(sql: string, params: SqlParams, tx: pg.PoolClient | undefined): Promise<StatementResult> {
+  protected async execute(
+    sql: string,
+    params: SqlParams,
+    tx: pg.PoolClient | undefined,
+  ): Promise<StatementResult> {
     const { text, names } = toPositional(sql);
     const values = positionalValues(names, params, this.adapter);
     try {

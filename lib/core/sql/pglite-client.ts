@@ -26,7 +26,8 @@ export class PgliteSqlClient extends AdapterBase<Transaction> {
   }
 
   static async open(options: PgliteClientOptions = {}): Promise<PgliteSqlClient> {
-    if (!options.dataDir) return PgliteSqlClient.wrap(await PGlite.create({ parsers: textParsers }), options.schema);
+    if (!options.dataDir)
+      return PgliteSqlClient.wrap(await PGlite.create({ parsers: textParsers }), options.schema);
     const lockFile = lockDataDir(options.dataDir);
     try {
       const db = await PGlite.create({ dataDir: options.dataDir, parsers: textParsers });
@@ -47,11 +48,17 @@ export class PgliteSqlClient extends AdapterBase<Transaction> {
     return new PgliteSqlClient(db, lockFile);
   }
 
-  protected async execute(sql: string, params: SqlParams, tx: Transaction | undefined): Promise<StatementResult> {
+  protected async execute(
+    sql: string,
+    params: SqlParams,
+    tx: Transaction | undefined,
+  ): Promise<StatementResult> {
     const { text, names } = toPositional(sql);
     const values = positionalValues(names, params, this.adapter);
     try {
-      const result = await (tx ?? this.db).query<Record<string, unknown>>(text, values, { parsers: textParsers });
+      const result = await (tx ?? this.db).query<Record<string, unknown>>(text, values, {
+        parsers: textParsers,
+      });
       return { rows: result.rows, rowsAffected: result.affectedRows ?? result.rows.length };
     } catch (error) {
       throw fromPostgresError(error, this.adapter);
@@ -98,7 +105,9 @@ function lockDataDir(dataDir: string): string {
       rmSync(lockFile, { force: true });
     }
   }
-  throw new DatabaseConfigurationError(`could not lock the embedded database at ${dataDir}`, { adapter: 'pglite' });
+  throw new DatabaseConfigurationError(`could not lock the embedded database at ${dataDir}`, {
+    adapter: 'pglite',
+  });
 }
 
 function isRunning(pid: number): boolean {

@@ -24,13 +24,18 @@ export function readInt8(text: string): number | bigint {
  * trailing zeros. A timestamptz printed with an offset is converted to UTC.
  */
 export function readTimestamp(text: string): string {
-  const match = /^(\d{4,}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(\.\d+)?([+-]\d\d(?::?\d\d)?(?::?\d\d)?|Z)?$/.exec(text.trim());
+  const match = /^(\d{4,}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(\.\d+)?([+-]\d\d(?::?\d\d)?(?::?\d\d)?|Z)?$/.exec(
+    text.trim(),
+  );
   if (!match) return text; // infinity, BC dates: left as PostgreSQL printed them
   const [, date, time, fraction = '', offset] = match;
   const trimmedFraction = fraction.replace(/0+$/, '').replace(/^\.$/, '');
   if (!offset || /^(Z|[+-]00(:?00)?(:?00)?)$/.test(offset)) return `${date} ${time}${trimmedFraction}`;
   const sign = offset.startsWith('-') ? -1 : 1;
-  const [hours = '0', minutes = '0', seconds = '0'] = offset.slice(1).split(':').flatMap((p) => p.match(/\d\d/g) ?? []);
+  const [hours = '0', minutes = '0', seconds = '0'] = offset
+    .slice(1)
+    .split(':')
+    .flatMap((p) => p.match(/\d\d/g) ?? []);
   const offsetMs = sign * ((Number(hours) * 60 + Number(minutes)) * 60 + Number(seconds)) * 1000;
   const utc = new Date(Date.parse(`${date}T${time}Z`) - offsetMs);
   return `${formatUtc(utc).slice(0, 19)}${trimmedFraction}`;
@@ -59,22 +64,32 @@ export const textParsers: Record<number, (text: string) => unknown> = {
 /** A parameter as text (or a JS primitive the driver sends as is) for the positional drivers. */
 export function toDriverValue(name: string, value: SqlParam | undefined, adapter: SqlAdapterKind): unknown {
   if (value === undefined) {
-    throw new DatabaseConfigurationError(`the statement uses :${name} but no value was given for it`, { adapter });
+    throw new DatabaseConfigurationError(`the statement uses :${name} but no value was given for it`, {
+      adapter,
+    });
   }
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) {
-      throw new DatabaseConfigurationError(`parameter :${name} is not a finite number (${value})`, { adapter });
+      throw new DatabaseConfigurationError(`parameter :${name} is not a finite number (${value})`, {
+        adapter,
+      });
     }
     return value;
   }
   if (typeof value === 'bigint') return value.toString();
   if (value instanceof Date) return formatUtc(value);
   if (isTypedSqlParam(value)) return value.value;
-  throw new DatabaseConfigurationError(`parameter :${name} has an unsupported type (${typeof value})`, { adapter });
+  throw new DatabaseConfigurationError(`parameter :${name} has an unsupported type (${typeof value})`, {
+    adapter,
+  });
 }
 
 /** Orders the values of `params` by the names found in the statement. */
-export function positionalValues(names: readonly string[], params: SqlParams, adapter: SqlAdapterKind): unknown[] {
+export function positionalValues(
+  names: readonly string[],
+  params: SqlParams,
+  adapter: SqlAdapterKind,
+): unknown[] {
   return names.map((name) => toDriverValue(name, params[name], adapter));
 }

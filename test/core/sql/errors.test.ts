@@ -38,7 +38,10 @@ describe('fromPostgresError', () => {
 
   it('treats refused and reset connections as retryable connection errors', () => {
     // Act
-    const refused = fromPostgresError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 'pg');
+    const refused = fromPostgresError(
+      Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+      'pg',
+    );
     const terminated = fromPostgresError(new Error('Connection terminated unexpectedly'), 'pg');
 
     // Assess
