@@ -1,4 +1,5 @@
 import { ZodError } from 'zod';
+import { DemoDataRefusedError } from '../core/demo/load.ts';
 import { MissingSchemaError } from '../core/schema/introspect.ts';
 import { SqlClientError } from '../core/sql/errors.ts';
 
@@ -36,6 +37,9 @@ function operatorMessage(error: unknown): string {
     return `error: invalid options: ${issues.join('; ')}`;
   }
   if (error instanceof MissingSchemaError) return `error: ${error.message}`;
+  if (error instanceof DemoDataRefusedError) {
+    return `error: ${error.message}; add --if-absent to keep the existing data`;
+  }
   if (error instanceof SqlClientError) {
     const hint = error.kind === 'connection' ? ' (is the server running and the URL right?)' : '';
     return `error: database ${error.kind}: ${firstLine(error.message)}${hint}`;

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -55,6 +55,7 @@ describe('company-migration db init (embedded)', () => {
     expect(loaded.tables.find((t) => t.table === 'technology_vendors')?.rows).toBeGreaterThan(0);
     expect(second.code).toBe(2);
     expect(second.stderr.trim().split('\n')).toHaveLength(1);
+    expect(second.stderr).toMatch(/refusing to load demo data.*--if-absent/);
     const kept = JSON.parse(third.stdout) as { demoLoaded: boolean; tables: unknown };
     expect(third.code).toBe(0);
     expect(kept.demoLoaded).toBe(false);
@@ -125,6 +126,24 @@ describe('company-migration db init (embedded)', () => {
     // Assess
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/lacks 2 table\(s\): client_profiles, person_company_affiliations/);
+  });
+
+  it('refuses to open an embedded database another process holds, and takes over a stale lock', async () => {
+    // Prepare
+    const dataDir = join(scratch, 'locked');
+    const holder = await PgliteSqlClient.open({ dataDir });
+
+    // Act
+    const whileHeld = await runCliCaptured(['db', 'init', '--schema-only', '--data-dir', dataDir]);
+    await holder.close();
+    writeFileSync(`${dataDir}.lock`, '999999999'); // a pid no process has
+    const afterStaleLock = await runCliCaptured(['db', 'init', '--schema-only', '--data-dir', dataDir]);
+
+    // Assess
+    expect(whileHeld.code).toBe(2);
+    expect(whileHeld.stderr).toMatch(new RegExp(`in use by process ${process.pid}`));
+    expect(afterStaleLock.code).toBe(0);
+    expect(existsSync(`${dataDir}.lock`)).toBe(false);
   });
 
   it('db status does not create an embedded database that is not there', async () => {
