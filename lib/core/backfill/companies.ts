@@ -1,0 +1,388 @@
+import { ROLE_MAPPINGS, type RoleMapping, trimmedNameSql } from '../mapping/roles.ts';
+import type { SqlSession } from '../sql/types.ts';
+import type { BackfillPhase, BackfillStepDefinition, StepOutcome } from './driver.ts';
+import { countAndSample, legacyChunkBounds, rowCount } from './sql-helpers.ts';
+
+/**
+ * Step 1: roles (R1), one company per legacy company record through its record assignment (R2), the
+ * company fields (R3) and client profiles (R4).
+ *
+ * Live runs go table by table in role order, chunk by legacy key: create the companies a chunk needs,
+ * then its record assignments. Because tables are read in role order and keys ascending, the record
+ * that creates a company is the one R3 takes its fields from. A last phase walks the companies that
+ * record assignments point at, by company_id, and brings their fields, client flag and client profile
+ * to what R3/R4 give from all their records, reporting field conflicts once per company.
+ */
+
+const CLIENT_PROFILE_FIELDS = [
+  'relationship_strength',
+  'relationship_notes',
+  'client_priority',
+  'client_status',
+  'last_contact_date',
+  'last_contact_type',
+  'last_contact_by',
+  'next_planned_contact_date',
+  'next_planned_contact_type',
+  'next_planned_contact_assigned_to',
+] as const;
+
+export const COMPANY_COUNT_KEYS = [
+  'rolesCreated',
+  'companiesCreated',
+  'companiesReused',
+  'recordAssignmentsInserted',
+  'recordAssignmentsUpdated',
+  'companiesUpdated',
+  'clientProfilesInserted',
+  'clientProfilesUpdated',
+] as const;
+
+const RECORD_CONTEXT_TYPES = ROLE_MAPPINGS.map((r) => `'${r.recordContextType}'`).join(', ');
+
+/** Existing record assignment of the legacy row `legacyIdSql` of `role`, if any. */
+function existingAssignmentSql(role: RoleMapping, legacyIdSql: string): string {
+  return `SELECT a.company_id FROM company_role_assignments a
+            JOIN company_roles r ON r.role_id = a.role_id AND r.role_code = '${role.code}'
+           WHERE a.context_type = '${role.recordContextType}' AND a.context_id = ${legacyIdSql}`;
+}
+
+/** The chunk's legacy rows of one role table, with the values R2/R3 read from them. */
+function chunkCte(role: RoleMapping): string {
+  return `chunk AS (
+    SELECT l.${role.idColumn} AS legacy_id, ${trimmedNameSql(`l.${role.nameColumn}`)} AS name,
+           ${role.companyTypeSql} AS company_type, l.notes
+      FROM ${role.legacyTable} l
+     WHERE l.${role.idColumn} > :after AND l.${role.idColumn} <= :upto
+  ),
+  unassigned AS (
+    SELECT c.* FROM chunk c
+     WHERE c.name <> '' AND NOT EXISTS (${existingAssignmentSql(role, 'c.legacy_id')})
+  )`;
+}
+
+function recordPhase(role: RoleMapping): BackfillPhase {
+  return {
+    label: role.legacyTable,
+    countRows: (sql) => rowCount(sql, role.legacyTable),
+    nextChunk: (tx, after, limit) => legacyChunkBounds(tx, role.legacyTable, role.idColumn, after, limit),
+    async applyChunk(tx, after, upto, sampleSize) {
+      const range = { after, upto };
+      const unmigratable = await countAndSample(
+        tx,
+        `SELECT '${role.legacyTable}' AS "table", l.${role.idColumn} AS id
+           FROM ${role.legacyTable} l
+          WHERE l.${role.idColumn} > :after AND l.${role.idColumn} <= :upto
+            AND ${trimmedNameSql(`l.${role.nameColumn}`)} = ''
+          ORDER BY l.${role.idColumn}`,
+        range,
+        sampleSize,
+      );
+      const created = await tx.query(
+        `WITH ${chunkCte(role)},
+         creating AS (
+           SELECT DISTINCT ON (u.name) u.* FROM unassigned u
+            WHERE NOT EXISTS (SELECT 1 FROM companies co WHERE co.company_name = u.name)
+            ORDER BY u.name, u.legacy_id
+         )
+         INSERT INTO companies (company_name, company_type, notes, is_mpr_client, is_internal)
+         SELECT name, company_type, notes, ${role.code === 'client'}, false FROM creating
+         ON CONFLICT (company_name) DO NOTHING
+         RETURNING company_id`,
+        range,
+      );
+      const inserted = await tx.query(
+        `WITH ${chunkCte(role)}
+         INSERT INTO company_role_assignments (company_id, role_id, context_type, context_id, is_primary, is_confidential)
+         SELECT co.company_id, r.role_id, '${role.recordContextType}', u.legacy_id, true, false
+           FROM unassigned u
+           JOIN companies co ON co.company_name = u.name
+           JOIN company_roles r ON r.role_code = '${role.code}'
+         ON CONFLICT (company_id, role_id, context_type, context_id) DO NOTHING
+         RETURNING assignment_id`,
+        range,
+      );
+      const madePrimary = await tx.query(
+        `UPDATE company_role_assignments a SET is_primary = true, modified_date = now()
+           FROM company_roles r, ${role.legacyTable} l
+          WHERE r.role_id = a.role_id AND r.role_code = '${role.code}'
+            AND a.context_type = '${role.recordContextType}' AND a.context_id = l.${role.idColumn}
+            AND l.${role.idColumn} > :after AND l.${role.idColumn} <= :upto
+            AND NOT a.is_primary
+         RETURNING a.assignment_id`,
+        range,
+      );
+      return {
+        counts: {
+          companiesCreated: created.rowsAffected,
+          recordAssignmentsInserted: inserted.rowsAffected,
+          companiesReused: inserted.rowsAffected - created.rowsAffected,
+          recordAssignmentsUpdated: madePrimary.rowsAffected,
+        },
+        unmigratable,
+      };
+    },
+  };
+}
+
+/**
+ * Every legacy record that maps (or, for the dry run, will map) to a company, with what R3 reads from
+ * it. `companyKeySql` says which company: live, the record assignment's; dry, the one the rules pick.
+ */
+function recordSourcesSql(join: (role: RoleMapping) => string, companyKeySql: string): string {
+  return ROLE_MAPPINGS.map(
+    (role, order) =>
+      `SELECT ${companyKeySql} AS company_key, ${order} AS role_order, '${role.code}' AS role,
+              '${role.legacyTable}' AS legacy_table, l.${role.idColumn} AS legacy_id,
+              ${role.companyTypeSql} AS company_type, l.notes
+         FROM ${role.legacyTable} l ${join(role)}`,
+  ).join('\n       UNION ALL\n       ');
+}
+
+/** Live: the sources of the companies whose ids are in (after, upto]. */
+function assignedSourcesCte(): string {
+  const sources = recordSourcesSql(
+    (role) => `JOIN company_role_assignments a ON a.context_id = l.${role.idColumn}
+                  AND a.context_type = '${role.recordContextType}'
+                  AND a.company_id > :after AND a.company_id <= :upto
+                JOIN company_roles r ON r.role_id = a.role_id AND r.role_code = '${role.code}'`,
+    'a.company_id',
+  );
+  return `sources AS (${sources}),
+  winners AS (SELECT DISTINCT ON (company_key) * FROM sources ORDER BY company_key, role_order, legacy_id),
+  flags AS (SELECT company_key, bool_or(role = 'client') AS any_client FROM sources GROUP BY company_key)`;
+}
+
+const CONFLICTS_SELECT = `
+  SELECT s.company_key AS "companyKey", f.field,
+         w.legacy_table || '#' || w.legacy_id AS "keptFrom", s.legacy_table || '#' || s.legacy_id AS "differsIn"
+    FROM sources s
+    JOIN winners w ON w.company_key = s.company_key
+   CROSS JOIN LATERAL (VALUES ('company_type', s.company_type IS DISTINCT FROM w.company_type),
+                              ('notes', s.notes IS DISTINCT FROM w.notes)) AS f(field, differs)
+   WHERE f.differs AND NOT (s.role = w.role AND s.legacy_id = w.legacy_id)
+   ORDER BY s.company_key, f.field, s.role_order, s.legacy_id`;
+
+const profileColumns = CLIENT_PROFILE_FIELDS.join(', ');
+const profileDiffers = (left: string, right: string) =>
+  `(${CLIENT_PROFILE_FIELDS.map((f) => `${left}.${f}`).join(', ')}) IS DISTINCT FROM (${CLIENT_PROFILE_FIELDS.map((f) => `${right}.${f}`).join(', ')})`;
+
+const syncPhase: BackfillPhase = {
+  label: 'companies (fields and client profiles)',
+  async countRows(sql) {
+    const { rows } = await sql.query<{ n: number }>(
+      `SELECT count(DISTINCT company_id)::int8 AS n FROM company_role_assignments
+        WHERE context_type IN (${RECORD_CONTEXT_TYPES})`,
+    );
+    return Number(rows[0]?.n ?? 0);
+  },
+  async nextChunk(tx, after, limit) {
+    const { rows } = await tx.query<{ upto: number | null; rows: number }>(
+      `SELECT max(company_id) AS upto, count(*)::int AS rows FROM (
+         SELECT DISTINCT company_id FROM company_role_assignments
+          WHERE context_type IN (${RECORD_CONTEXT_TYPES}) AND company_id > :after
+          ORDER BY company_id LIMIT :limit) AS c`,
+      { after, limit },
+    );
+    const row = rows[0];
+    return row && row.upto !== null ? { upto: Number(row.upto), rows: row.rows } : null;
+  },
+  async applyChunk(tx, after, upto, sampleSize) {
+    const range = { after, upto };
+    const updated = await tx.query(
+      `WITH ${assignedSourcesCte()}
+       UPDATE companies co
+          SET company_type = w.company_type, notes = w.notes,
+              is_mpr_client = co.is_mpr_client OR f.any_client, modified_date = now()
+         FROM winners w JOIN flags f ON f.company_key = w.company_key
+        WHERE co.company_id = w.company_key
+          AND (co.company_type IS DISTINCT FROM w.company_type OR co.notes IS DISTINCT FROM w.notes
+               OR (f.any_client AND NOT co.is_mpr_client))
+       RETURNING co.company_id`,
+      range,
+    );
+    const profiles = await tx.query<{ inserted: boolean }>(
+      `WITH profile_sources AS (
+         SELECT DISTINCT ON (a.company_id) a.company_id, l.*
+           FROM company_role_assignments a
+           JOIN company_roles r ON r.role_id = a.role_id AND r.role_code = 'client'
+           JOIN clients l ON l.client_id = a.context_id
+          WHERE a.context_type = 'ClientRecord' AND a.company_id > :after AND a.company_id <= :upto
+          ORDER BY a.company_id, l.client_id)
+       INSERT INTO client_profiles (company_id, ${profileColumns})
+       SELECT company_id, ${profileColumns} FROM profile_sources
+       ON CONFLICT (company_id) DO UPDATE
+          SET ${CLIENT_PROFILE_FIELDS.map((f) => `${f} = EXCLUDED.${f}`).join(', ')}, modified_date = now()
+        WHERE ${profileDiffers('client_profiles', 'EXCLUDED')}
+       RETURNING (xmax = 0) AS inserted`,
+      range,
+    );
+    const conflicts = await countAndSample(
+      tx,
+      `WITH ${assignedSourcesCte()} ${CONFLICTS_SELECT}`,
+      range,
+      sampleSize,
+    );
+    const profilesInserted = profiles.rows.filter((r) => r.inserted).length;
+    return {
+      counts: {
+        companiesUpdated: updated.rowsAffected,
+        clientProfilesInserted: profilesInserted,
+        clientProfilesUpdated: profiles.rows.length - profilesInserted,
+      },
+      conflicts,
+    };
+  },
+};
+
+/**
+ * Dry run: every legacy record with the company the rules give it, as a key — 'c:<id>' for a
+ * company that exists, 'n:<name>' for one the live run would create — and no writes.
+ */
+const PLANNED_RECORDS_CTE = `planned AS (
+  ${ROLE_MAPPINGS.map(
+    (
+      role,
+      order,
+    ) => `SELECT ${order} AS role_order, '${role.code}' AS role, '${role.legacyTable}' AS legacy_table,
+           l.${role.idColumn} AS legacy_id, ${trimmedNameSql(`l.${role.nameColumn}`)} AS name,
+           ${role.companyTypeSql} AS company_type, l.notes,
+           (${existingAssignmentSql(role, `l.${role.idColumn}`)} ORDER BY a.assignment_id LIMIT 1) AS assigned_company
+      FROM ${role.legacyTable} l`,
+  ).join('\n    UNION ALL\n    ')}
+),
+keyed AS (
+  SELECT p.*, co.company_id AS named_company,
+         CASE WHEN p.assigned_company IS NOT NULL THEN 'c:' || p.assigned_company
+              WHEN p.name = '' THEN NULL
+              WHEN co.company_id IS NOT NULL THEN 'c:' || co.company_id
+              ELSE 'n:' || p.name END AS company_key
+    FROM planned p LEFT JOIN companies co ON co.company_name = p.name
+),
+sources AS (SELECT * FROM keyed WHERE company_key IS NOT NULL),
+winners AS (SELECT DISTINCT ON (company_key) * FROM sources ORDER BY company_key, role_order, legacy_id),
+flags AS (SELECT company_key, bool_or(role = 'client') AS any_client FROM sources GROUP BY company_key)`;
+
+async function predictCompanies(sql: SqlSession, sampleSize: number): Promise<StepOutcome> {
+  const { rows: missingRoles } = await sql.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (VALUES ${ROLE_MAPPINGS.map((r) => `('${r.code}')`).join(', ')}) AS v(code)
+      WHERE NOT EXISTS (SELECT 1 FROM company_roles r WHERE r.role_code = v.code)`,
+  );
+  const primaryFixes = ROLE_MAPPINGS.map(
+    (role) => `SELECT count(*) AS n FROM company_role_assignments a
+                 JOIN company_roles r ON r.role_id = a.role_id AND r.role_code = '${role.code}'
+                 JOIN ${role.legacyTable} l ON l.${role.idColumn} = a.context_id
+                WHERE a.context_type = '${role.recordContextType}' AND NOT a.is_primary`,
+  ).join(' UNION ALL ');
+  const { rows } = await sql.query<Record<string, number>>(
+    `WITH ${PLANNED_RECORDS_CTE},
+     company_changes AS (
+       SELECT w.company_key,
+              CASE WHEN w.company_key LIKE 'n:%' THEN f.any_client AND w.role <> 'client'
+                   ELSE co.company_type IS DISTINCT FROM w.company_type OR co.notes IS DISTINCT FROM w.notes
+                        OR (f.any_client AND NOT co.is_mpr_client) END AS changes
+         FROM winners w
+         JOIN flags f ON f.company_key = w.company_key
+         LEFT JOIN companies co ON w.company_key = 'c:' || co.company_id
+     ),
+     profile_sources AS (
+       SELECT DISTINCT ON (k.company_key) k.company_key, l.*
+         FROM keyed k JOIN clients l ON l.client_id = k.legacy_id
+        WHERE k.role = 'client' AND k.company_key IS NOT NULL
+        ORDER BY k.company_key, l.client_id
+     ),
+     profile_changes AS (
+       SELECT p.company_id IS NULL AS inserts, p.company_id IS NOT NULL AND ${profileDiffers('p', 's')} AS updates
+         FROM profile_sources s
+         LEFT JOIN client_profiles p ON s.company_key = 'c:' || p.company_id
+     )
+     SELECT
+       (SELECT count(DISTINCT name) FROM keyed WHERE assigned_company IS NULL AND name <> '' AND named_company IS NULL)::int AS created,
+       (SELECT count(*) FROM keyed WHERE assigned_company IS NULL AND name <> '')::int AS assigned,
+       (SELECT coalesce(sum(n), 0) FROM (${primaryFixes}) AS fixes)::int AS primaries,
+       (SELECT count(*) FROM company_changes WHERE changes)::int AS updated,
+       (SELECT count(*) FROM profile_changes WHERE inserts)::int AS profiles_inserted,
+       (SELECT count(*) FROM profile_changes WHERE updates)::int AS profiles_updated`,
+  );
+  const totals = rows[0] ?? {};
+  const conflicts = await countAndSample(
+    sql,
+    `WITH ${PLANNED_RECORDS_CTE} ${CONFLICTS_SELECT}`,
+    {},
+    sampleSize,
+  );
+  const unmigratable = await countAndSample(
+    sql,
+    `WITH ${PLANNED_RECORDS_CTE}
+     SELECT legacy_table AS "table", legacy_id AS id FROM keyed WHERE name = '' ORDER BY role_order, legacy_id`,
+    {},
+    sampleSize,
+  );
+  const created = totals.created ?? 0;
+  const assigned = totals.assigned ?? 0;
+  return {
+    counts: {
+      rolesCreated: missingRoles[0]?.n ?? 0,
+      companiesCreated: created,
+      companiesReused: assigned - created,
+      recordAssignmentsInserted: assigned,
+      recordAssignmentsUpdated: totals.primaries ?? 0,
+      companiesUpdated: totals.updated ?? 0,
+      clientProfilesInserted: totals.profiles_inserted ?? 0,
+      clientProfilesUpdated: totals.profiles_updated ?? 0,
+    },
+    conflicts: normalizeConflictKeys(conflicts),
+    unmigratable,
+  };
+}
+
+/** Dry-run conflict samples name a company by key; show ids as the live run does, names for new ones. */
+function normalizeConflictKeys(sample: StepOutcome['conflicts']) {
+  if (!sample) return sample;
+  return {
+    count: sample.count,
+    sample: sample.sample.map((entry) => {
+      const key = String(entry.companyKey);
+      const { companyKey: _key, ...rest } = entry;
+      return key.startsWith('c:')
+        ? { companyId: Number(key.slice(2)), ...rest }
+        : { companyId: null, newCompany: key.slice(2), ...rest };
+    }),
+  };
+}
+
+function liveConflictSample(sample: StepOutcome['conflicts']) {
+  if (!sample) return sample;
+  return {
+    count: sample.count,
+    sample: sample.sample.map(({ companyKey, ...rest }) => ({ companyId: Number(companyKey), ...rest })),
+  };
+}
+
+export const companiesStep: BackfillStepDefinition = {
+  step: 'companies',
+  countKeys: COMPANY_COUNT_KEYS,
+  async prepare(sql) {
+    const created = await sql.query(
+      `INSERT INTO company_roles (role_code, role_label, is_active)
+       SELECT v.code, v.label, true
+         FROM (VALUES ${ROLE_MAPPINGS.map((r) => `('${r.code}', '${r.label}')`).join(', ')}) AS v(code, label)
+        WHERE NOT EXISTS (SELECT 1 FROM company_roles r WHERE r.role_code = v.code)
+       ON CONFLICT (role_code) DO NOTHING
+       RETURNING role_id`,
+    );
+    return { counts: { rolesCreated: created.rowsAffected } };
+  },
+  async phases() {
+    const records = ROLE_MAPPINGS.map(recordPhase);
+    const sync: BackfillPhase = {
+      ...syncPhase,
+      async applyChunk(tx, after, upto, sampleSize) {
+        const outcome = await syncPhase.applyChunk(tx, after, upto, sampleSize);
+        return { ...outcome, conflicts: liveConflictSample(outcome.conflicts) };
+      },
+    };
+    return [...records, sync];
+  },
+  predict: predictCompanies,
+};

@@ -1,0 +1,156 @@
+import type { SqlClient, SqlSession } from '../sql/types.ts';
+import {
+  type BackfillOptions,
+  type BackfillRequest,
+  type BackfillResult,
+  type BackfillStep,
+  backfillRequestSchema,
+  emptySample,
+  mergeSample,
+  type Sample,
+} from './contract.ts';
+
+/** What one chunk (or a whole dry run) did or would do. */
+export interface StepOutcome {
+  counts: Record<string, number>;
+  orphans?: Sample;
+  conflicts?: Sample;
+  unmigratable?: Sample;
+}
+
+/** One pass over one key range: a legacy table by its primary key, or companies by company_id. */
+export interface BackfillPhase {
+  /** Shown in progress displays: the table being read. */
+  label: string;
+  /** Rows this phase will go through in all (for progress). */
+  countRows(sql: SqlSession): Promise<number>;
+  /** The last key of the next chunk after `after`, and how many rows it holds; null when none are left. */
+  nextChunk(tx: SqlSession, after: number, limit: number): Promise<{ upto: number; rows: number } | null>;
+  /** Does the chunk's work, all inside `tx`; a constant number of statements whatever the chunk holds. */
+  applyChunk(tx: SqlSession, after: number, upto: number, sampleSize: number): Promise<StepOutcome>;
+}
+
+export interface BackfillStepDefinition {
+  step: BackfillStep;
+  /** Counts every call reports, zero when nothing happened (so results always have the same shape). */
+  countKeys: readonly string[];
+  /** Runs once per live call before the chunks (e.g. creating missing roles); idempotent. */
+  prepare?(sql: SqlClient): Promise<StepOutcome>;
+  phases(sql: SqlSession): Promise<BackfillPhase[]>;
+  /** The dry run: the exact numbers a live run would report, read-only. */
+  predict(sql: SqlSession, sampleSize: number): Promise<StepOutcome>;
+}
+
+export interface BackfillProgress {
+  step: BackfillStep;
+  label: string;
+  processed: number;
+  total: number;
+}
+
+export interface RunStepHooks {
+  onProgress?: (progress: BackfillProgress) => void;
+  /** Test seam: called after each committed chunk (an injected failure here must leave a resumable state). */
+  afterChunk?: (cursor: { phase: number; after: number }) => Promise<void> | void;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs one backfill step from its cursor: chunk after chunk, each in its own transaction, until the
+ * step is done or the time budget is spent (at least one chunk runs, so every call makes progress).
+ */
+export async function runBackfillStep(
+  definition: BackfillStepDefinition,
+  sql: SqlClient,
+  request: BackfillRequest,
+  hooks: RunStepHooks = {},
+): Promise<BackfillResult> {
+  const options: BackfillOptions = backfillRequestSchema.parse(request);
+  const now = hooks.now ?? Date.now;
+  const started = now();
+  const statementsBefore = sql.statementsIssued;
+  const result = emptyResult(definition, options);
+
+  if (options.dryRun) {
+    add(result, await definition.predict(sql, options.sampleSize), options.sampleSize);
+    result.done = true;
+    return finish(result, sql, statementsBefore, now() - started);
+  }
+
+  if (definition.prepare) add(result, await definition.prepare(sql), options.sampleSize);
+  const phases = await definition.phases(sql);
+  let cursor = options.cursor ?? { phase: 0, after: 0 };
+  const totals = await Promise.all(phases.map((p) => p.countRows(sql)));
+  result.progress.total = totals.reduce((a, b) => a + b, 0);
+  let processedBefore = totals.slice(0, cursor.phase).reduce((a, b) => a + b, 0);
+
+  while (cursor.phase < phases.length) {
+    const phase = phases[cursor.phase] as BackfillPhase;
+    if (result.chunks > 0 && now() - started >= options.timeBudgetMs) break;
+    const chunk = await sql.transaction(async (tx) => {
+      const bounds = await phase.nextChunk(tx, cursor.after, options.chunkSize);
+      if (!bounds) return null;
+      const outcome = await phase.applyChunk(tx, cursor.after, bounds.upto, options.sampleSize);
+      return { bounds, outcome };
+    });
+    if (!chunk) {
+      processedBefore += totals[cursor.phase] ?? 0;
+      cursor = { phase: cursor.phase + 1, after: 0 };
+      continue;
+    }
+    add(result, chunk.outcome, options.sampleSize);
+    result.chunks++;
+    result.progress.processed += chunk.bounds.rows;
+    cursor = { phase: cursor.phase, after: chunk.bounds.upto };
+    hooks.onProgress?.({
+      step: definition.step,
+      label: phase.label,
+      processed: processedBefore + result.progress.processed,
+      total: result.progress.total,
+    });
+    await hooks.afterChunk?.(cursor);
+    if (options.throttleMs > 0) await (hooks.sleep ?? defaultSleep)(options.throttleMs);
+  }
+  result.done = cursor.phase >= phases.length;
+  result.cursor = result.done ? null : cursor;
+  return finish(result, sql, statementsBefore, now() - started);
+}
+
+function emptyResult(definition: BackfillStepDefinition, options: BackfillOptions): BackfillResult {
+  return {
+    step: definition.step,
+    dryRun: options.dryRun,
+    done: false,
+    cursor: options.cursor,
+    counts: Object.fromEntries(definition.countKeys.map((k) => [k, 0])),
+    orphans: emptySample(),
+    conflicts: emptySample(),
+    unmigratable: emptySample(),
+    progress: { processed: 0, total: 0 },
+    chunks: 0,
+    statements: 0,
+    elapsedMs: 0,
+  };
+}
+
+function add(result: BackfillResult, outcome: StepOutcome, sampleSize: number): void {
+  for (const [key, value] of Object.entries(outcome.counts))
+    result.counts[key] = (result.counts[key] ?? 0) + value;
+  if (outcome.orphans) mergeSample(result.orphans, outcome.orphans, sampleSize);
+  if (outcome.conflicts) mergeSample(result.conflicts, outcome.conflicts, sampleSize);
+  if (outcome.unmigratable) mergeSample(result.unmigratable, outcome.unmigratable, sampleSize);
+}
+
+function finish(
+  result: BackfillResult,
+  sql: SqlClient,
+  statementsBefore: number,
+  elapsedMs: number,
+): BackfillResult {
+  result.statements = sql.statementsIssued - statementsBefore;
+  result.elapsedMs = elapsedMs;
+  return result;
+}

@@ -1,0 +1,44 @@
+import { type RoleMapping, trimmedNameSql } from '../mapping/roles.ts';
+
+/**
+ * Which company a legacy entity belongs to, as SQL.
+ *
+ * - live: the company its record assignment points at (the companies step made it); NULL when the
+ *   entity has none (it was not migrated, e.g. a blank name).
+ * - dry: what the companies step would give it, without writing: its record assignment's company,
+ *   else the company whose name equals its trimmed name, else a company yet to be created.
+ *
+ * Both return a `company_key` (text) that identifies the company — '<id>' live; 'c:<id>' or
+ * 'n:<name>' dry — and `company_id` where the company exists.
+ */
+export type ResolveMode = 'live' | 'dry';
+
+function assignedCompanySql(role: RoleMapping, entityIdSql: string): string {
+  return `(SELECT a.company_id FROM company_role_assignments a
+             JOIN company_roles r ON r.role_id = a.role_id AND r.role_code = '${role.code}'
+            WHERE a.context_type = '${role.recordContextType}' AND a.context_id = ${entityIdSql}
+            ORDER BY a.assignment_id LIMIT 1)`;
+}
+
+export function companyKeySql(role: RoleMapping, entityIdSql: string, mode: ResolveMode): string {
+  if (mode === 'live') return `(${assignedCompanySql(role, entityIdSql)})::text`;
+  const name = trimmedNameSql(`e.${role.nameColumn}`);
+  return `coalesce('c:' || ${assignedCompanySql(role, entityIdSql)},
+            (SELECT CASE WHEN ${name} = '' THEN NULL ELSE coalesce('c:' || co.company_id, 'n:' || ${name}) END
+               FROM ${role.legacyTable} e LEFT JOIN companies co ON co.company_name = ${name}
+              WHERE e.${role.idColumn} = ${entityIdSql}))`;
+}
+
+/** The existing company's id for a key made by companyKeySql; NULL for a company yet to be created. */
+export function companyIdFromKeySql(keySql: string, mode: ResolveMode): string {
+  return mode === 'live'
+    ? `(${keySql})::int`
+    : `CASE WHEN ${keySql} LIKE 'c:%' THEN substr(${keySql}, 3)::int END`;
+}
+
+export function entityExistsSql(role: RoleMapping, entityIdSql: string): string {
+  return `EXISTS (SELECT 1 FROM ${role.legacyTable} e WHERE e.${role.idColumn} = ${entityIdSql})`;
+}
+
+/** Bounds that cover every key: a dry run reads everything as one range. */
+export const WHOLE_RANGE = { after: -2_147_483_648, upto: 2_147_483_647 } as const;
