@@ -86,7 +86,12 @@ function orphanSampleSql(title: PersonnelTitleColumn, mode: ResolveMode): string
       FROM chunk WHERE in_scope AND NOT (person_exists AND entity_exists) ORDER BY relationship_id`;
 }
 
-async function linkCounts(sql: SqlSession, title: PersonnelTitleColumn, mode: ResolveMode, range: object) {
+async function linkCounts(
+  sql: SqlSession,
+  title: PersonnelTitleColumn,
+  mode: ResolveMode,
+  range: { after: number; upto: number },
+) {
   const { rows } = await sql.query<Record<string, number>>(
     `WITH ${linkCtes(title, mode)}
      SELECT count(*) FILTER (WHERE in_scope AND person_exists AND entity_exists AND company_key IS NOT NULL)::int AS migrated,
