@@ -33,7 +33,10 @@ export function describeError(error: unknown, verbose: boolean): string {
 function operatorMessage(error: unknown): string {
   if (error instanceof CliError) return `error: ${error.message}`;
   if (error instanceof ZodError) {
-    const issues = error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`);
+    // Options arrive camelCased from the parser; name them as the operator typed them.
+    const flag = (path: PropertyKey[]) =>
+      path.length === 0 ? 'input' : `--${String(path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    const issues = error.issues.map((i) => `${flag(i.path)}: ${i.message}`);
     return `error: invalid options: ${issues.join('; ')}`;
   }
   if (error instanceof MissingSchemaError) return `error: ${error.message}`;

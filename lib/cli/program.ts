@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerBackfillCommand } from './commands/backfill.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { describeError, EXIT } from './errors.ts';
 import type { CliIo } from './output.ts';
@@ -14,6 +15,7 @@ export function createProgram(io: CliIo): Command {
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   registerDbCommands(program, io);
+  registerBackfillCommand(program, io);
   for (const command of program.commands)
     command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   return program;

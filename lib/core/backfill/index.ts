@@ -1,11 +1,12 @@
 import type { SqlClient } from '../sql/types.ts';
 import { companiesStep } from './companies.ts';
-import type { BackfillRequest, BackfillResult } from './contract.ts';
+import { type BackfillRequest, type BackfillResult, type BackfillStep, combineResults } from './contract.ts';
 import { type RunStepHooks, runBackfillStep } from './driver.ts';
 import { personnelStep } from './personnel.ts';
 import { projectsStep } from './projects.ts';
 
 export { BACKFILL_STEPS, type BackfillRequest, type BackfillResult, type BackfillStep } from './contract.ts';
+export type { BackfillProgress, RunStepHooks } from './driver.ts';
 
 /** R1–R4: roles, one company per legacy company record, company fields, client profiles. */
 export function backfillCompanies(
@@ -32,4 +33,31 @@ export function backfillPersonnelAffiliations(
   hooks?: RunStepHooks,
 ): Promise<BackfillResult> {
   return runBackfillStep(personnelStep, sql, request, hooks);
+}
+
+const STEP_RUNNERS = {
+  companies: backfillCompanies,
+  personnel: backfillPersonnelAffiliations,
+  projects: backfillProjectRelationships,
+} as const;
+
+/**
+ * Runs one step to the end in this process, call after call from the returned cursor (what the state
+ * machine does across invocations), and returns the combined result.
+ */
+export async function runBackfillToEnd(
+  sql: SqlClient,
+  step: BackfillStep,
+  request: BackfillRequest = {},
+  hooks?: RunStepHooks,
+): Promise<BackfillResult> {
+  const results: BackfillResult[] = [];
+  let cursor = request.cursor ?? null;
+  do {
+    const result = await STEP_RUNNERS[step](sql, { ...request, cursor }, hooks);
+    results.push(result);
+    cursor = result.cursor;
+    if (result.done) break;
+  } while (cursor);
+  return combineResults(results, request.sampleSize ?? 20);
 }
