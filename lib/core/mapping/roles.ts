@@ -116,5 +116,6 @@ export const NAME_TRIM_CHARACTERS = ' \t\n\r\f\v\u00a0';
 
 /** SQL for the trimmed form of a legacy name column. */
 export function trimmedNameSql(column: string): string {
-  return `btrim(coalesce(${column}, ''), E' \\t\\n\\r\\f\\v\\u00a0')`;
+  // \x0b, not \v: PostgreSQL before 16 reads E'\v' as the letter v (and would trim it off names).
+  return `btrim(coalesce(${column}, ''), E' \\t\\n\\r\\f\\x0b\\u00a0')`;
 }

@@ -1,0 +1,36 @@
+import { ROLE_MAPPINGS, type RoleMapping } from './roles.ts';
+
+/**
+ * SQL for the legacy company records that map to companies through their record assignments, with
+ * what R3 reads from each. The backfill's field sync and validation's drift check both start here, so
+ * they agree on which record a company's fields come from.
+ */
+
+/** Existing record assignments of `role` whose context_id is `legacyIdSql` (alias `a`, role alias `r`). */
+export function recordAssignmentJoin(role: RoleMapping, legacyIdSql: string, extraCondition = ''): string {
+  return `JOIN company_role_assignments a ON a.context_id = ${legacyIdSql}
+              AND a.context_type = '${role.recordContextType}' ${extraCondition}
+            JOIN company_roles r ON r.role_id = a.role_id AND r.role_code = '${role.code}'`;
+}
+
+/**
+ * One row per (company, legacy record) pair: company_key (the company id), role_order, role,
+ * legacy_table, legacy_id, company_type and notes as R3 takes them. `companyFilter` narrows the
+ * companies (e.g. a keyset range on a.company_id).
+ */
+export function recordSourcesSql(companyFilter = ''): string {
+  return ROLE_MAPPINGS.map(
+    (role, order) =>
+      `SELECT a.company_id AS company_key, ${order} AS role_order, '${role.code}' AS role,
+              '${role.legacyTable}' AS legacy_table, l.${role.idColumn} AS legacy_id,
+              ${role.companyTypeSql} AS company_type, l.notes
+         FROM ${role.legacyTable} l ${recordAssignmentJoin(role, `l.${role.idColumn}`, companyFilter)}`,
+  ).join('\n       UNION ALL\n       ');
+}
+
+/** `sources`, `winners` (the record R3 takes fields from) and `flags` (any client record) as CTEs. */
+export function companySourcesCtes(companyFilter = ''): string {
+  return `sources AS (${recordSourcesSql(companyFilter)}),
+  winners AS (SELECT DISTINCT ON (company_key) * FROM sources ORDER BY company_key, role_order, legacy_id),
+  flags AS (SELECT company_key, bool_or(role = 'client') AS any_client FROM sources GROUP BY company_key)`;
+}
