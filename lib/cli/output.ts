@@ -5,6 +5,8 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   /** True when stderr is a terminal: progress bars are drawn only then. */
   interactive: boolean;
+  /** A command that ran but whose check failed sets 1 here (runCli provides it). */
+  setExitCode?(code: number): void;
 }
 
 export function processIo(): CliIo {

@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { registerBackfillCommand } from './commands/backfill.ts';
 import { registerDbCommands } from './commands/db.ts';
+import { registerReportCommands } from './commands/report.ts';
+import { registerValidateCommand } from './commands/validate.ts';
 import { describeError, EXIT } from './errors.ts';
 import type { CliIo } from './output.ts';
 
@@ -16,6 +18,8 @@ export function createProgram(io: CliIo): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   registerDbCommands(program, io);
   registerBackfillCommand(program, io);
+  registerValidateCommand(program, io);
+  registerReportCommands(program, io);
   for (const command of program.commands)
     command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   return program;
@@ -23,10 +27,16 @@ export function createProgram(io: CliIo): Command {
 
 /** Runs the CLI and returns its exit code: 0 done, 1 a check failed, 2 could not do the job. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
-  const program = createProgram(io);
+  let exitCode: number = EXIT.ok;
+  const program = createProgram({
+    ...io,
+    setExitCode: (code) => {
+      exitCode = Math.max(exitCode, code);
+    },
+  });
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return EXIT.ok;
+    return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
       // --help and --version end through here with code 0; usage errors were already printed.

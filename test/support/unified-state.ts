@@ -52,7 +52,8 @@ export async function unifiedNaturalState(sql: SqlSession): Promise<Record<strin
 /** A hash over every legacy table: the backfill must never change it. */
 export async function legacyStateHash(sql: SqlSession): Promise<string> {
   const parts = LEGACY_TABLES.map(
-    (table) => `SELECT '${table}' AS t, md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS h FROM ${table} x`,
+    (table) =>
+      `SELECT '${table}' AS t, md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS h FROM ${table} x`,
   );
   const { rows } = await sql.query<{ t: string; h: string }>(parts.join(' UNION ALL '));
   return rows.map((r) => `${r.t}:${r.h}`).join(',');

@@ -26,7 +26,10 @@ export function reportKey(key: ReportKey, format: ReportFormat): string {
 }
 
 export class ReportNotFoundError extends Error {
-  constructor(readonly key: string, where: string) {
+  constructor(
+    readonly key: string,
+    where: string,
+  ) {
     super(`no report ${key} in ${where}`);
     this.name = 'ReportNotFoundError';
   }

@@ -27,7 +27,11 @@ const STEP_FUNCTIONS: Record<BackfillStep, typeof backfillCompanies> = {
 };
 
 /** Runs one step to the end, call after call from the returned cursor, as the state machine does. */
-async function runToEnd(sql: SqlClient, step: BackfillStep, request: BackfillRequest = {}): Promise<BackfillResult[]> {
+async function runToEnd(
+  sql: SqlClient,
+  step: BackfillStep,
+  request: BackfillRequest = {},
+): Promise<BackfillResult[]> {
   const results: BackfillResult[] = [];
   let cursor: BackfillRequest['cursor'] = null;
   for (let call = 0; call < 10_000; call++) {
@@ -177,11 +181,15 @@ describe.each(realDatabases)('backfill runs: $name', (backend) => {
         let cursor: BackfillRequest['cursor'] = null;
         for (;;) {
           try {
-            const result = await STEP_FUNCTIONS[step](faulty, { chunkSize: 40, cursor }, {
-              afterChunk: (c) => {
-                cursor = c;
+            const result = await STEP_FUNCTIONS[step](
+              faulty,
+              { chunkSize: 40, cursor },
+              {
+                afterChunk: (c) => {
+                  cursor = c;
+                },
               },
-            });
+            );
             if (result.done) break;
             cursor = result.cursor;
           } catch {
