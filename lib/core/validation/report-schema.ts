@@ -113,7 +113,21 @@ export function percentOf(covered: number, total: number): number {
   return Math.round((covered / total) * 10_000) / 100;
 }
 
-/** covered/total ≥ threshold %, decided on the integers. */
+/**
+ * covered/total ≥ threshold %, decided on the integers: the threshold is taken as the decimal it is
+ * written as (8.8 is 88/10), since 8.8 * 375 in floating point exceeds 3300 and would fail 33 of 375.
+ */
 export function meetsPercent(covered: number, total: number, thresholdPercent: number): boolean {
-  return total === 0 || covered * 100 >= thresholdPercent * total;
+  if (total === 0) return true;
+  const [digits, scale] = decimalFraction(thresholdPercent);
+  return BigInt(covered) * 100n * 10n ** BigInt(scale) >= digits * BigInt(total);
+}
+
+/** A finite number as digits / 10^scale, from its shortest decimal form (8.8 → [88n, 1]). */
+function decimalFraction(value: number): [bigint, number] {
+  const [mantissa = '0', exponent = '0'] = value.toString().toLowerCase().split('e');
+  const [whole = '0', fraction = ''] = mantissa.split('.');
+  const scale = fraction.length - Number(exponent);
+  const digits = BigInt(whole + fraction);
+  return scale >= 0 ? [digits, scale] : [digits * 10n ** BigInt(-scale), 0];
 }

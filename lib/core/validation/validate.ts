@@ -62,6 +62,8 @@ function companyRecordsSql(): string {
       (SELECT count(*) FROM company_role_assignments a
         WHERE a.context_type = '${role.recordContextType}'
           AND NOT EXISTS (SELECT 1 FROM ${role.legacyTable} l WHERE ${id} = a.context_id))::int8 AS stale,
+      (SELECT count(*) FROM ${role.legacyTable} l
+        WHERE ${name} <> '' AND NOT ${existingRecordAssignment(role, id)})::int8 AS missing_named,
       (SELECT count(*) FROM ${role.legacyTable} l WHERE ${name} = '')::int8 AS blank,
       (SELECT json_agg(s) FROM (SELECT '${role.legacyTable}' AS "table", ${id} AS id FROM ${role.legacyTable} l
          WHERE ${name} = '' ORDER BY ${id} LIMIT :sample) AS s) AS blank_sample`;
@@ -130,7 +132,7 @@ function personnelLinksSql(titleColumn: string): string {
 const DUPLICATES_SQL = `
   WITH named AS (
     SELECT c.company_id, c.company_name,
-           lower(regexp_replace(btrim(c.company_name), '\\s+', ' ', 'g')) AS normalized
+           lower(btrim(regexp_replace(c.company_name, '\\s+', ' ', 'g'))) AS normalized
       FROM companies c),
   groups AS (SELECT normalized FROM named GROUP BY normalized HAVING count(*) > 1)
   SELECT g.normalized, json_agg(json_build_object(
@@ -254,8 +256,8 @@ export async function validate(sql: SqlClient, options: ValidateOptions): Promis
   const projectOrphans = projects.rows.reduce((sum, r) => sum + n(r.orphans), 0);
   const confidentialityLost = projects.rows.reduce((sum, r) => sum + n(r.confidentiality_lost), 0);
   const unmigratable = records.rows.reduce((sum, r) => sum + n(r.blank), 0);
-  const missingCompanies =
-    ROLE_KEYS.reduce((sum, role) => sum + companyCoverage[role].missing, 0) - unmigratable;
+  // Blank records are unmigratable, not missing; counted in SQL so a mapped blank hides no missing one.
+  const missingCompanies = records.rows.reduce((sum, r) => sum + n(r.missing_named), 0);
   const stale = ROLE_KEYS.reduce((sum, role) => sum + entityCounts[role].stale, 0);
 
   const issues: ValidationIssue[] = [];
