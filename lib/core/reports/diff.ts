@@ -361,9 +361,15 @@ function changedCount(diff: ReportDiff) {
   return { better, worse, changed };
 }
 
+/** Metrics whose value changed, or that one report lacks. */
+function changedMetricsOf(diff: ReportDiff): MetricDiff[] {
+  return diff.metrics.filter((m) => m.change !== 0 && !(m.before === null && m.after === null));
+}
+
 export function renderDiffMarkdown(diff: ReportDiff): string {
   const { before, after } = diff;
   const counts = changedCount(diff);
+  const changedMetrics = changedMetricsOf(diff);
   const out: string[] = [
     `# Validation diff: ${verdict(before.passed)} → ${verdict(after.passed)}`,
     mdTable(
@@ -402,6 +408,19 @@ export function renderDiffMarkdown(diff: ReportDiff): string {
             `${formatChange(i.after - i.before)}${mdJudgement(issueBetter(i))}`,
           ]),
           [2, 3],
+        ),
+    '## What changed',
+    changedMetrics.length === 0
+      ? 'No metric changed.'
+      : mdTable(
+          ['Metric', 'Before', 'After', 'Change'],
+          changedMetrics.map((m) => [
+            m.label,
+            formatValue(m.id, m.before),
+            formatValue(m.id, m.after),
+            `${formatChange(m.change, isPercentMetric(m.id))}${mdJudgement(m.better)}`,
+          ]),
+          [1, 2],
         ),
     '## Metrics',
     'Every figure of the two reports; ▲ up, ▼ down, = unchanged, and whether that is better or worse.',
@@ -466,7 +485,7 @@ export function renderDiffHtml(diff: ReportDiff): string {
 ${metricCard('Project coverage', overall)}
 ${metricCard('Personnel coverage', personnel)}
 ${metricCard('Critical issues', critical)}
-${card('Metrics changed', `${formatCount(counts.better)} ▲ · ${formatCount(counts.worse)} ▼`, `${formatCount(counts.better)} better, ${formatCount(counts.worse)} worse`, counts.worse > 0 ? 'bad' : counts.better > 0 ? 'good' : 'neutral')}
+${card('Better / worse', `${formatCount(counts.better)} / ${formatCount(counts.worse)}`, `of ${formatCount(diff.metrics.length)} metrics; ${formatCount(counts.changed)} changed`, counts.worse > 0 ? (counts.better > 0 ? 'warn' : 'bad') : counts.better > 0 ? 'good' : 'neutral')}
 </div>`;
 
   const criteria = `<section aria-labelledby="criteria"><h2 id="criteria">Success criteria</h2>
@@ -503,15 +522,25 @@ ${
 }
 </section>`;
 
+  const metricRow = (m: MetricDiff, label: string) =>
+    `<tr${m.change === 0 ? ' class="unchanged"' : ''}><th scope="row">${escapeHtml(label)}</th><td class="num">${escapeHtml(formatValue(m.id, m.before))}</td><td class="num">${escapeHtml(formatValue(m.id, m.after))}</td><td class="num">${changeHtml(formatChange(m.change, isPercentMetric(m.id)), m.better).html}</td></tr>`;
+  const metricsHead =
+    '<thead><tr><th scope="col">Metric</th><th scope="col" class="num">Before</th><th scope="col" class="num">After</th><th scope="col" class="num">Change</th></tr></thead>';
+  const changedMetrics = changedMetricsOf(diff);
+  const changed = `<section aria-labelledby="changed"><h2 id="changed">What changed</h2>
+${
+  changedMetrics.length === 0
+    ? '<p class="muted">No metric changed.</p>'
+    : `<div class="table-wrap"><table>${metricsHead}\n<tbody>\n${changedMetrics.map((m) => metricRow(m, m.label)).join('\n')}\n</tbody></table></div>`
+}
+</section>`;
   const metricRows = [...metricsByGroup(diff)].flatMap(([group, metrics]) => [
     `<tr class="group"><th scope="rowgroup" colspan="4">${escapeHtml(group)}</th></tr>`,
-    ...metrics.map((m) => {
-      return `<tr><th scope="row">${escapeHtml(shortLabel(m))}</th><td class="num">${escapeHtml(formatValue(m.id, m.before))}</td><td class="num">${escapeHtml(formatValue(m.id, m.after))}</td><td class="num">${changeHtml(formatChange(m.change, isPercentMetric(m.id)), m.better).html}</td></tr>`;
-    }),
+    ...metrics.map((m) => metricRow(m, shortLabel(m))),
   ]);
   const metrics = `<section aria-labelledby="metrics"><h2 id="metrics">Metrics</h2>
 <p class="muted">Every figure of the two reports. ▲ up, ▼ down; green is better, red is worse, grey is neither.</p>
-<div class="table-wrap"><table><thead><tr><th scope="col">Metric</th><th scope="col" class="num">Before</th><th scope="col" class="num">After</th><th scope="col" class="num">Change</th></tr></thead>
+<div class="table-wrap"><table>${metricsHead}
 <tbody>
 ${metricRows.join('\n')}
 </tbody></table></div>
@@ -519,6 +548,6 @@ ${metricRows.join('\n')}
 
   return htmlPage({
     title: `Validation diff: ${verdict(before.passed)} → ${verdict(after.passed)} · ${before.runId} → ${after.runId}`,
-    body: [banner, cards, criteria, issues, metrics].join('\n'),
+    body: [banner, cards, criteria, issues, changed, metrics].join('\n'),
   });
 }

@@ -147,7 +147,7 @@ h2 { font-size: 1.3rem; margin: 0 0 12px; }
 h3 { font-size: 1.05rem; margin: 20px 0 8px; }
 p { margin: 8px 0; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.92em;
-  background: var(--neutral-bg); padding: 1px 4px; border-radius: 4px; overflow-wrap: anywhere; }
+  background: var(--neutral-bg); padding: 1px 4px; border-radius: 4px; white-space: nowrap; }
 section { background: var(--paper); border: 1px solid var(--line); border-radius: 10px;
   padding: 20px 22px; margin: 18px 0; }
 .muted { color: var(--muted); }
@@ -175,9 +175,11 @@ caption { text-align: left; color: var(--muted); font-size: 0.88rem; padding: 0 
 th, td { text-align: left; vertical-align: top; padding: 7px 10px; border-bottom: 1px solid var(--line);
   overflow-wrap: anywhere; }
 thead th { background: var(--neutral-bg); font-size: 0.85rem; text-transform: uppercase; letter-spacing: 0.03em;
-  color: var(--muted); border-bottom: 2px solid var(--line); }
+  color: var(--muted); border-bottom: 2px solid var(--line); overflow-wrap: normal; }
 tbody th { font-weight: 600; }
-.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; width: 1%; }
+tbody th { min-width: 13em; }
+tr.unchanged th, tr.unchanged td { color: var(--muted); font-weight: normal; }
 tr.total th, tr.total td { font-weight: 700; border-top: 2px solid var(--line); }
 tr.group th { background: var(--bg); font-size: 0.9rem; text-transform: none; letter-spacing: 0; color: var(--ink); }
 tr { break-inside: avoid; }
@@ -207,7 +209,8 @@ tr { break-inside: avoid; }
 .judgement { color: var(--muted); font-size: 0.8rem; }
 footer { color: var(--muted); font-size: 0.85rem; margin-top: 18px; }
 @media print {
-  body { background: #fff; font-size: 12px; }
+  html, body { font-size: 10.5pt; }
+  body { background: #fff; }
   main { max-width: none; padding: 0; }
   section { border: none; padding: 0; margin: 14px 0; break-inside: auto; }
   .cards { grid-template-columns: repeat(4, 1fr); }

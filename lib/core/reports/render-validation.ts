@@ -75,6 +75,18 @@ function sampleColumns(sample: readonly SampleEntry[]): string[] {
   return columns;
 }
 
+/** Columns whose values are all numbers (ids), right-aligned. */
+function numericColumns(sample: readonly SampleEntry[], columns: readonly string[]): number[] {
+  return columns.flatMap((key, i) =>
+    sample.every((entry) => typeof entry[key] === 'number' || entry[key] === undefined) ? [i] : [],
+  );
+}
+
+/** A threshold as written in the criterion: 95 %, 99.5 %. */
+function formatThreshold(value: number): string {
+  return `${value} %`;
+}
+
 function isBlank(value: string): boolean {
   return value.trim() === '';
 }
@@ -293,11 +305,10 @@ function mdSample(sample: readonly SampleEntry[], total: number, what: string): 
       return typeof value === 'string' ? mdName(value) : value;
     }),
   );
-  const shown =
-    sample.length < total
-      ? `Sample (${formatCount(sample.length)} of ${formatCount(total)}):`
-      : 'All of them:';
-  return `${shown}\n\n${mdTable(columns, rows)}`;
+  const table = mdTable(columns, rows, numericColumns(sample, columns));
+  return sample.length < total
+    ? `Sample (${formatCount(sample.length)} of ${formatCount(total)}):\n\n${table}`
+    : table;
 }
 
 function mdCheck(passed: boolean): Md {
@@ -554,11 +565,11 @@ function htmlSample(sample: readonly SampleEntry[], total: number, what: string)
     return total > 0 ? `<p class="muted">No sample of the ${escapeHtml(what)} in this report.</p>` : '';
   const columns = sampleColumns(sample);
   return htmlTable({
-    caption:
-      sample.length < total
-        ? `Sample: ${formatCount(sample.length)} of ${formatCount(total)}`
-        : `All ${formatCount(total)}`,
+    ...(sample.length < total
+      ? { caption: `Sample: ${formatCount(sample.length)} of ${formatCount(total)}` }
+      : {}),
     head: columns,
+    numeric: numericColumns(sample, columns),
     rows: sample.map((entry) =>
       columns.map((key): CellContent => {
         const value = entry[key];
@@ -587,8 +598,13 @@ export function renderValidationHtml(report: ValidationReport): string {
   const personnelThreshold = numericThreshold(report, 'personnel-coverage');
   const toneFor = (percent: number, threshold: number | undefined): Tone =>
     threshold === undefined ? 'neutral' : percent >= threshold ? 'good' : 'bad';
+  // The criterion decides (on the exact counts); the rounded percent only when there is none.
+  const criterionTone = (id: string, fallback: Tone): Tone => {
+    const criterion = report.criteria.find((c) => c.id === id);
+    return criterion === undefined ? fallback : criterion.passed ? 'good' : 'bad';
+  };
   const thresholdText = (t: number | undefined) =>
-    t === undefined ? '' : ` · threshold ${formatPercent(t)}`;
+    t === undefined ? '' : ` · threshold ${formatThreshold(t)}`;
 
   const banner = `<header class="verdict verdict-${report.passed ? 'passed' : 'failed'}">
 <h1>${verdict}</h1>
@@ -597,8 +613,8 @@ export function renderValidationHtml(report: ValidationReport): string {
 </header>`;
 
   const cards = `<div class="cards">
-${card('Project coverage', formatPercent(pc.overall.percent), `${formatCount(pc.overall.covered)} of ${formatCount(pc.overall.total)} links${thresholdText(projectThreshold)}`, toneFor(pc.overall.percent, projectThreshold))}
-${card('Personnel coverage', formatPercent(pa.percent), `${formatCount(pa.covered)} of ${formatCount(pa.total)} links${thresholdText(personnelThreshold)}`, toneFor(pa.percent, personnelThreshold))}
+${card('Project coverage', formatPercent(pc.overall.percent), `${formatCount(pc.overall.covered)} of ${formatCount(pc.overall.total)} links${thresholdText(projectThreshold)}`, criterionTone('project-coverage', toneFor(pc.overall.percent, projectThreshold)))}
+${card('Personnel coverage', formatPercent(pa.percent), `${formatCount(pa.covered)} of ${formatCount(pa.total)} links${thresholdText(personnelThreshold)}`, criterionTone('personnel-coverage', toneFor(pa.percent, personnelThreshold)))}
 ${card('Critical issues', formatCount(critical.entries), `${plural(critical.records, 'record', 'records')} affected`, critical.entries > 0 ? 'bad' : 'good')}
 ${card('Warnings', formatCount(warnings.entries), `${plural(warnings.records, 'record', 'records')} affected`, warnings.entries > 0 ? 'warn' : 'good')}
 </div>`;
@@ -724,7 +740,7 @@ ${card('Warnings', formatCount(warnings.entries), `${plural(warnings.records, 'r
     'v3',
     'V3 · Project-relationship coverage',
     para(
-      `Legacy project links covered by their exact project assignment${projectThreshold === undefined ? '' : `; the line on each bar marks the ${formatPercent(projectThreshold)} threshold`}.`,
+      `Legacy project links covered by their exact project assignment${projectThreshold === undefined ? '' : `; the line on each bar marks the ${formatThreshold(projectThreshold)} threshold`}.`,
       'muted',
     ),
     htmlTable({
