@@ -56,6 +56,12 @@ export interface RunStepHooks {
   sleep?: (ms: number) => Promise<void>;
 }
 
+/**
+ * Where a phase starts: keys are read after this one. The lowest int4, not 0: legacy keys of zero or
+ * below (rows imported with explicit ids) must be migrated too, as the dry run (whole range) predicts.
+ */
+const PHASE_START = -2_147_483_648;
+
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -82,7 +88,7 @@ export async function runBackfillStep(
 
   if (definition.prepare) add(result, await definition.prepare(sql), options.sampleSize);
   const phases = await definition.phases(sql);
-  let cursor = options.cursor ?? { phase: 0, after: 0 };
+  let cursor = options.cursor ?? { phase: 0, after: PHASE_START };
   const totals = await Promise.all(phases.map((p) => p.countRows(sql)));
   result.progress.total = totals.reduce((a, b) => a + b, 0);
   let processedBefore = totals.slice(0, cursor.phase).reduce((a, b) => a + b, 0);
@@ -98,7 +104,7 @@ export async function runBackfillStep(
     });
     if (!chunk) {
       processedBefore += totals[cursor.phase] ?? 0;
-      cursor = { phase: cursor.phase + 1, after: 0 };
+      cursor = { phase: cursor.phase + 1, after: PHASE_START };
       continue;
     }
     add(result, chunk.outcome, options.sampleSize);
