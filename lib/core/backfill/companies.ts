@@ -86,7 +86,7 @@ function recordPhase(role: RoleMapping): BackfillPhase {
             ORDER BY u.name, u.legacy_id
          )
          INSERT INTO companies (company_name, company_type, notes, is_mpr_client, is_internal)
-         SELECT name, company_type, notes, ${role.code === 'client'}, false FROM creating
+         SELECT name, company_type, notes, ${role.code === 'client'}, false FROM creating ORDER BY legacy_id
          ON CONFLICT (company_name) DO NOTHING
          RETURNING company_id`,
         range,
@@ -98,6 +98,7 @@ function recordPhase(role: RoleMapping): BackfillPhase {
            FROM unassigned u
            JOIN companies co ON co.company_name = u.name
            JOIN company_roles r ON r.role_code = '${role.code}'
+          ORDER BY u.legacy_id
          ON CONFLICT (company_id, role_id, context_type, context_id) DO NOTHING
          RETURNING assignment_id`,
         range,
@@ -366,8 +367,9 @@ export const companiesStep: BackfillStepDefinition = {
     const created = await sql.query(
       `INSERT INTO company_roles (role_code, role_label, is_active)
        SELECT v.code, v.label, true
-         FROM (VALUES ${ROLE_MAPPINGS.map((r) => `('${r.code}', '${r.label}')`).join(', ')}) AS v(code, label)
+         FROM (VALUES ${ROLE_MAPPINGS.map((r, i) => `(${i}, '${r.code}', '${r.label}')`).join(', ')}) AS v(ord, code, label)
         WHERE NOT EXISTS (SELECT 1 FROM company_roles r WHERE r.role_code = v.code)
+        ORDER BY v.ord
        ON CONFLICT (role_code) DO NOTHING
        RETURNING role_id`,
     );

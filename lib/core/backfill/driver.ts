@@ -89,9 +89,13 @@ export async function runBackfillStep(
   if (definition.prepare) add(result, await definition.prepare(sql), options.sampleSize);
   const phases = await definition.phases(sql);
   let cursor = options.cursor ?? { phase: 0, after: PHASE_START };
+  // Totals are estimates made up front; a phase's own is counted again when it starts, because earlier
+  // phases change it (the company-field phase walks the companies the record phases create).
   const totals = await Promise.all(phases.map((p) => p.countRows(sql)));
-  result.progress.total = totals.reduce((a, b) => a + b, 0);
-  let processedBefore = totals.slice(0, cursor.phase).reduce((a, b) => a + b, 0);
+  const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+  result.progress.total = sum(totals);
+  let processedBefore = sum(totals.slice(0, cursor.phase));
+  let processedInPhase = 0;
 
   while (cursor.phase < phases.length) {
     const phase = phases[cursor.phase] as BackfillPhase;
@@ -103,19 +107,26 @@ export async function runBackfillStep(
       return { bounds, outcome };
     });
     if (!chunk) {
-      processedBefore += totals[cursor.phase] ?? 0;
+      processedBefore += Math.max(totals[cursor.phase] ?? 0, processedInPhase);
+      processedInPhase = 0;
       cursor = { phase: cursor.phase + 1, after: PHASE_START };
+      const next = phases[cursor.phase];
+      if (next) {
+        totals[cursor.phase] = await next.countRows(sql);
+        result.progress.total = Math.max(processedBefore + sum(totals.slice(cursor.phase)), processedBefore);
+      }
       continue;
     }
     add(result, chunk.outcome, options.sampleSize);
     result.chunks++;
     result.progress.processed += chunk.bounds.rows;
+    processedInPhase += chunk.bounds.rows;
     cursor = { phase: cursor.phase, after: chunk.bounds.upto };
     hooks.onProgress?.({
       step: definition.step,
       label: phase.label,
-      processed: processedBefore + result.progress.processed,
-      total: result.progress.total,
+      processed: processedBefore + processedInPhase,
+      total: Math.max(result.progress.total, processedBefore + processedInPhase),
     });
     await hooks.afterChunk?.(cursor);
     if (options.throttleMs > 0) await (hooks.sleep ?? defaultSleep)(options.throttleMs);

@@ -115,11 +115,16 @@ function personnelPhase(title: PersonnelTitleColumn): BackfillPhase {
     nextChunk: (tx, after, limit) => legacyChunkBounds(tx, TABLE, 'relationship_id', after, limit),
     async applyChunk(tx, after, upto, sampleSize) {
       const range = { after, upto };
+      // No unique constraint guards a NULL title, so an application insert in flight could slip past the
+      // NOT EXISTS check. Holding the table against writers for this chunk (milliseconds) closes that gap;
+      // a writer holding it longer makes the chunk fail as a retryable lock timeout instead of hanging.
+      await tx.query("SET LOCAL lock_timeout = '10s'");
+      await tx.query(`LOCK TABLE person_company_affiliations IN SHARE ROW EXCLUSIVE MODE`);
       const { rows } = await tx.query<{ inserted: number; updated: number }>(
         `WITH ${linkCtes(title, 'live')},
          inserted AS (
            INSERT INTO person_company_affiliations (person_id, company_id, title, notes, is_primary)
-           SELECT personnel_id, company_id, title, notes, false FROM decided WHERE existing = 0
+           SELECT personnel_id, company_id, title, notes, false FROM decided WHERE existing = 0 ORDER BY first_id
            RETURNING 1),
          updated AS (
            UPDATE person_company_affiliations f SET notes = d.notes, modified_date = now()

@@ -100,6 +100,7 @@ function projectPhase(role: RoleMapping): BackfillPhase {
            SELECT d.company_id, r.role_id, 'Project', d.project_id, false, d.confidential, d.notes
              FROM decided d JOIN company_roles r ON r.role_code = '${role.code}'
             WHERE d.assignment_id IS NULL
+            ORDER BY d.first_id
            ON CONFLICT (company_id, role_id, context_type, context_id) DO NOTHING
            RETURNING 1),
          updated AS (
