@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { Command } from 'commander';
 import { DatabaseConnectionError } from '../core/sql/errors.ts';
 import { describeUrl, PgSqlClient } from '../core/sql/pg-client.ts';
 import { PgliteSqlClient } from '../core/sql/pglite-client.ts';
@@ -59,4 +60,17 @@ export async function openDatabase(
   }
   const client = await PgliteSqlClient.open({ dataDir: target.dataDir });
   return { client, description: `embedded PGlite at ${target.dataDir}` };
+}
+
+/** The options every database command takes, worded the same everywhere. */
+export function withDatabaseOptions(command: Command): Command {
+  return command
+    .option(
+      '--database-url <url>',
+      'a PostgreSQL server (postgres://…); default: DATABASE_URL, else embedded PGlite',
+    )
+    .option(
+      '--data-dir <dir>',
+      `embedded database directory (default: COMPANY_MIGRATION_DATA_DIR or ${DEFAULT_DATA_DIR})`,
+    );
 }

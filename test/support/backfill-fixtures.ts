@@ -14,7 +14,7 @@ import { DEMO_COLUMNS, DEMO_PRIMARY_KEYS, type DemoTable } from '../../lib/core/
 import { ROLE_MAPPINGS, type RoleMapping } from '../../lib/core/mapping/roles.ts';
 import { requireSchemas } from '../../lib/core/schema/introspect.ts';
 import { LEGACY_TABLES } from '../../lib/core/schema/legacy.sql.ts';
-import { UNIFIED_TABLES } from '../../lib/core/schema/unified.sql.ts';
+import { CLIENT_PROFILE_FIELDS, UNIFIED_TABLES } from '../../lib/core/schema/unified.sql.ts';
 import { type SqlClient, type SqlSession, sqlParam } from '../../lib/core/sql/types.ts';
 
 export type Row = Record<string, string | number | boolean | null>;
@@ -123,18 +123,8 @@ export async function affiliationRows(sql: SqlSession): Promise<Row[]> {
   return rows;
 }
 
-export const CLIENT_PROFILE_COLUMNS = [
-  'relationship_strength',
-  'relationship_notes',
-  'client_priority',
-  'client_status',
-  'last_contact_date',
-  'last_contact_type',
-  'last_contact_by',
-  'next_planned_contact_date',
-  'next_planned_contact_type',
-  'next_planned_contact_assigned_to',
-] as const;
+/** The client-profile CRM fields, as the backfill copies them. */
+export const CLIENT_PROFILE_COLUMNS = CLIENT_PROFILE_FIELDS;
 
 /** Every client profile with its company's name. */
 export async function clientProfileRows(sql: SqlSession): Promise<Row[]> {

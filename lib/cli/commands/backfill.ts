@@ -9,7 +9,7 @@ import {
   runBackfillToEnd,
 } from '../../core/backfill/index.ts';
 import { requireSchemas } from '../../core/schema/introspect.ts';
-import { openDatabase } from '../database.ts';
+import { openDatabase, withDatabaseOptions } from '../database.ts';
 import { type CliIo, formatTable } from '../output.ts';
 
 const backfillOptions = z.object({
@@ -26,8 +26,7 @@ const backfillOptions = z.object({
 export type BackfillCommandOptions = z.infer<typeof backfillOptions>;
 
 export function registerBackfillCommand(program: Command, io: CliIo): void {
-  program
-    .command('backfill')
+  withDatabaseOptions(program.command('backfill'))
     .description(
       'copy legacy company data into the unified schema: companies and roles (R1–R4), personnel affiliations ' +
         '(R5), project relationships (R6). Chunked by legacy key, one transaction per chunk, safe to re-run.',
@@ -39,14 +38,6 @@ export function registerBackfillCommand(program: Command, io: CliIo): void {
     .option('--chunk-size <n>', 'legacy rows per chunk (one transaction each)', '2000')
     .option('--throttle-ms <n>', 'pause between chunks, to leave room for the application', '0')
     .option('--sample-size <n>', 'ids shown per orphan/conflict/unmigratable sample', '10')
-    .option(
-      '--database-url <url>',
-      'a PostgreSQL server (postgres://…); default: DATABASE_URL, else embedded PGlite',
-    )
-    .option(
-      '--data-dir <dir>',
-      'embedded database directory (default: COMPANY_MIGRATION_DATA_DIR or .data/pglite)',
-    )
     .option('--json', 'print the step results as JSON')
     .action(async (raw: Record<string, unknown>) => {
       const options = backfillOptions.parse(raw);

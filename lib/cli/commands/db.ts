@@ -6,7 +6,7 @@ import { generateDemoData } from '../../core/demo/generate.ts';
 import { type LoadProgress, loadDemoData } from '../../core/demo/load.ts';
 import { applySchemas, countRows } from '../../core/schema/apply.ts';
 import { inspectSchema, requireSchemas } from '../../core/schema/introspect.ts';
-import { openDatabase, resolveDatabase } from '../database.ts';
+import { openDatabase, resolveDatabase, withDatabaseOptions } from '../database.ts';
 import { CliError } from '../errors.ts';
 import { type CliIo, formatTable } from '../output.ts';
 
@@ -61,18 +61,10 @@ export interface DbInitResult {
 
 export function registerDbCommands(program: Command, io: CliIo): void {
   const db = program.command('db').description('create and inspect the migration database');
-  db.command('init')
+  withDatabaseOptions(db.command('init'))
     .description(
       'create the legacy and unified schemas (whatever is missing; existing tables are left alone), ' +
         'optionally load the demo data, and print the row count of every table',
-    )
-    .option(
-      '--database-url <url>',
-      'a PostgreSQL server (postgres://…); default: DATABASE_URL, else embedded PGlite',
-    )
-    .option(
-      '--data-dir <dir>',
-      'embedded database directory (default: COMPANY_MIGRATION_DATA_DIR or .data/pglite)',
     )
     .option('--demo', 'load the demo data (refused when the legacy tables already hold rows)')
     .option('--scale <n>', 'load the demo data, n times larger')
@@ -105,17 +97,9 @@ export function registerDbCommands(program: Command, io: CliIo): void {
         )}\n`,
       );
     });
-  db.command('status')
+  withDatabaseOptions(db.command('status'))
     .description(
       'check that both schemas exist (exit 2 naming what is missing) and print the row count of every table',
-    )
-    .option(
-      '--database-url <url>',
-      'a PostgreSQL server (postgres://…); default: DATABASE_URL, else embedded PGlite',
-    )
-    .option(
-      '--data-dir <dir>',
-      'embedded database directory (default: COMPANY_MIGRATION_DATA_DIR or .data/pglite)',
     )
     .option('--json', 'print the result as JSON')
     .action(async (raw: { databaseUrl?: string; dataDir?: string; json?: boolean }) => {

@@ -5,7 +5,7 @@ import { publishReport } from '../../core/reports/publish.ts';
 import { renderValidationHtml, renderValidationMarkdown } from '../../core/reports/render-validation.ts';
 import type { ValidationReport } from '../../core/validation/report-schema.ts';
 import { validate } from '../../core/validation/validate.ts';
-import { openDatabase } from '../database.ts';
+import { openDatabase, withDatabaseOptions } from '../database.ts';
 import { EXIT } from '../errors.ts';
 import type { CliIo } from '../output.ts';
 
@@ -30,8 +30,7 @@ export function newRunId(now = new Date()): string {
 }
 
 export function registerValidateCommand(program: Command, io: CliIo): void {
-  program
-    .command('validate')
+  withDatabaseOptions(program.command('validate'))
     .description(
       'check the migration exactly (V1–V8: coverage, counts, duplicates, orphans, drift, unmigratable records) ' +
         'and judge it against the success criteria. Exit 0 passed, 1 a criterion failed, 2 error.',
@@ -44,14 +43,6 @@ export function registerValidateCommand(program: Command, io: CliIo): void {
     .option('--project-threshold <percent>', 'minimum project-relationship coverage', '95')
     .option('--personnel-threshold <percent>', 'minimum personnel-affiliation coverage', '95')
     .option('--no-create-indexes', 'do not create the indexes the checks rely on (report them only)')
-    .option(
-      '--database-url <url>',
-      'a PostgreSQL server (postgres://…); default: DATABASE_URL, else embedded PGlite',
-    )
-    .option(
-      '--data-dir <dir>',
-      'embedded database directory (default: COMPANY_MIGRATION_DATA_DIR or .data/pglite)',
-    )
     .action(async (raw: Record<string, unknown>) => {
       const report = await runValidation(validateOptions.parse(raw), io);
       io.setExitCode?.(report.passed ? EXIT.ok : EXIT.checkFailed);

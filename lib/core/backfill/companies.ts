@@ -1,4 +1,6 @@
+import { companySourcesCtes } from '../mapping/record-sources.ts';
 import { ROLE_MAPPINGS, type RoleMapping, trimmedNameSql } from '../mapping/roles.ts';
+import { CLIENT_PROFILE_FIELDS } from '../schema/unified.sql.ts';
 import type { SqlSession } from '../sql/types.ts';
 import type { BackfillPhase, BackfillStepDefinition, StepOutcome } from './driver.ts';
 import { countAndSample, legacyChunkBounds, rowCount } from './sql-helpers.ts';
@@ -13,19 +15,6 @@ import { countAndSample, legacyChunkBounds, rowCount } from './sql-helpers.ts';
  * record assignments point at, by company_id, and brings their fields, client flag and client profile
  * to what R3/R4 give from all their records, reporting field conflicts once per company.
  */
-
-const CLIENT_PROFILE_FIELDS = [
-  'relationship_strength',
-  'relationship_notes',
-  'client_priority',
-  'client_status',
-  'last_contact_date',
-  'last_contact_type',
-  'last_contact_by',
-  'next_planned_contact_date',
-  'next_planned_contact_type',
-  'next_planned_contact_assigned_to',
-] as const;
 
 export const COMPANY_COUNT_KEYS = [
   'rolesCreated',
@@ -126,33 +115,8 @@ function recordPhase(role: RoleMapping): BackfillPhase {
   };
 }
 
-/**
- * Every legacy record that maps (or, for the dry run, will map) to a company, with what R3 reads from
- * it. `companyKeySql` says which company: live, the record assignment's; dry, the one the rules pick.
- */
-function recordSourcesSql(join: (role: RoleMapping) => string, companyKeySql: string): string {
-  return ROLE_MAPPINGS.map(
-    (role, order) =>
-      `SELECT ${companyKeySql} AS company_key, ${order} AS role_order, '${role.code}' AS role,
-              '${role.legacyTable}' AS legacy_table, l.${role.idColumn} AS legacy_id,
-              ${role.companyTypeSql} AS company_type, l.notes
-         FROM ${role.legacyTable} l ${join(role)}`,
-  ).join('\n       UNION ALL\n       ');
-}
-
 /** Live: the sources of the companies whose ids are in (after, upto]. */
-function assignedSourcesCte(): string {
-  const sources = recordSourcesSql(
-    (role) => `JOIN company_role_assignments a ON a.context_id = l.${role.idColumn}
-                  AND a.context_type = '${role.recordContextType}'
-                  AND a.company_id > :after AND a.company_id <= :upto
-                JOIN company_roles r ON r.role_id = a.role_id AND r.role_code = '${role.code}'`,
-    'a.company_id',
-  );
-  return `sources AS (${sources}),
-  winners AS (SELECT DISTINCT ON (company_key) * FROM sources ORDER BY company_key, role_order, legacy_id),
-  flags AS (SELECT company_key, bool_or(role = 'client') AS any_client FROM sources GROUP BY company_key)`;
-}
+const assignedSourcesCte = () => companySourcesCtes('AND a.company_id > :after AND a.company_id <= :upto');
 
 const CONFLICTS_SELECT = `
   SELECT s.company_key AS "companyKey", f.field,

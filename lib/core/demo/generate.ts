@@ -11,7 +11,7 @@
  * and no bulk row is an orphan or out of scope. So whatever is special comes from a listed case.
  */
 import type { LegacyTable } from '../schema/legacy.sql.ts';
-import type { UnifiedTable } from '../schema/unified.sql.ts';
+import { CLIENT_PROFILE_FIELDS, type UnifiedTable } from '../schema/unified.sql.ts';
 import {
   CLIENT_NAMES,
   CONSTRUCTOR_NAMES,
@@ -203,20 +203,7 @@ export const DEMO_COLUMNS: Record<DemoTable, readonly string[]> = {
     'notes',
     ...AUDIT_COLUMNS,
   ],
-  client_profiles: [
-    'company_id',
-    'relationship_strength',
-    'relationship_notes',
-    'client_priority',
-    'client_status',
-    'last_contact_date',
-    'last_contact_type',
-    'last_contact_by',
-    'next_planned_contact_date',
-    'next_planned_contact_type',
-    'next_planned_contact_assigned_to',
-    ...AUDIT_COLUMNS,
-  ],
+  client_profiles: ['company_id', ...CLIENT_PROFILE_FIELDS, ...AUDIT_COLUMNS],
   person_company_affiliations: [
     'affiliation_id',
     'person_id',

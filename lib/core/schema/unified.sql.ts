@@ -15,6 +15,20 @@ export const UNIFIED_TABLES = [
 
 export type UnifiedTable = (typeof UNIFIED_TABLES)[number];
 
+/** The CRM fields a client profile holds (R4 copies them from the company's lowest client record). */
+export const CLIENT_PROFILE_FIELDS = [
+  'relationship_strength',
+  'relationship_notes',
+  'client_priority',
+  'client_status',
+  'last_contact_date',
+  'last_contact_type',
+  'last_contact_by',
+  'next_planned_contact_date',
+  'next_planned_contact_type',
+  'next_planned_contact_assigned_to',
+] as const;
+
 const AUDIT = `created_by integer,
   created_date timestamp NOT NULL DEFAULT now(),
   modified_by integer,
