@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { registerBackfillCommand } from './commands/backfill.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerReportCommands } from './commands/report.ts';
+import { registerRestoreCommand } from './commands/restore.ts';
+import { registerRunCommand } from './commands/run.ts';
 import { registerValidateCommand } from './commands/validate.ts';
 import { describeError, EXIT } from './errors.ts';
 import type { CliIo } from './output.ts';
@@ -20,6 +22,8 @@ export function createProgram(io: CliIo): Command {
   registerBackfillCommand(program, io);
   registerValidateCommand(program, io);
   registerReportCommands(program, io);
+  registerRunCommand(program, io);
+  registerRestoreCommand(program, io);
   for (const command of program.commands)
     command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   return program;

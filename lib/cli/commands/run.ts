@@ -1,0 +1,167 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { BACKFILL_STEPS } from '../../core/backfill/contract.ts';
+import type { RunSummary } from '../../core/pipeline/summary.ts';
+import { LocalReportStore } from '../../core/reports/local-store.ts';
+import { readReport } from '../../core/reports/publish.ts';
+import { createLocalSnapshot } from '../../core/snapshot/local-snapshot.ts';
+import { PgliteSqlClient } from '../../core/sql/pglite-client.ts';
+import { openDatabase, resolveDatabase, withDatabaseOptions } from '../database.ts';
+import { EXIT } from '../errors.ts';
+import { type CliIo, formatTable } from '../output.ts';
+import { newRunId } from './validate.ts';
+
+const runOptions = z.object({
+  databaseUrl: z.string().min(1).optional(),
+  dataDir: z.string().min(1).optional(),
+  dryRun: z.boolean().default(false),
+  reports: z.string().min(1).default('reports'),
+  stage: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/, 'letters, digits, . _ - only')
+    .default('local'),
+  steps: z
+    .string()
+    .transform((value) => value.split(',').map((s) => s.trim()))
+    .pipe(z.array(z.enum(BACKFILL_STEPS)).min(1))
+    .optional(),
+  chunkSize: z.coerce.number().int().min(1).max(50_000).default(2_000),
+  skipSnapshot: z.boolean().default(false),
+  verbose: z.boolean().default(false),
+  json: z.boolean().default(false),
+});
+
+export function registerRunCommand(program: Command, io: CliIo): void {
+  withDatabaseOptions(program.command('run'))
+    .description(
+      'run the whole migration locally: the same state machine (state-machines/migration.asl.json) and handlers ' +
+        'as in AWS, on the embedded database or a PostgreSQL URL. Exit 0 passed, 1 criteria not met, 2 error.',
+    )
+    .option('--dry-run', 'predict everything, write nothing to the database, still produce every report')
+    .option('--reports <dir>', 'where reports go: <dir>/<stage>/<run-id>/', 'reports')
+    .option('--stage <name>', 'stage named in the reports', 'local')
+    .option('--steps <list>', 'backfill steps to run, comma-separated (default: all)')
+    .option('--chunk-size <n>', 'legacy rows per backfill chunk', '2000')
+    .option('--skip-snapshot', 'take no backup dump before the backfill')
+    .option('--json', 'print the run result and summary as JSON')
+    .action(async (raw: Record<string, unknown>, command: Command) => {
+      const options = runOptions.parse({ ...raw, verbose: command.parent?.opts().verbose ?? false });
+      io.setExitCode?.(await runLocally(options, io));
+    });
+}
+
+export async function runLocally(options: z.infer<typeof runOptions>, io: CliIo): Promise<number> {
+  // The handlers log and emit metrics for CloudWatch; on a laptop the progress display says it better.
+  process.env.POWERTOOLS_LOG_LEVEL = options.verbose ? 'DEBUG' : 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  const { runMigrationLocally } = await import('../local-run.ts');
+  const target = resolveDatabase(options, io.env);
+  const { client, description } = await openDatabase({ ...options, mustExist: true }, io.env);
+  const reportsDir = resolve(options.reports);
+  const store = new LocalReportStore(reportsDir);
+  const runId = newRunId();
+  const runFolder = resolve(reportsDir, options.stage, runId);
+  const started = Date.now();
+  const seconds = () => ((Date.now() - started) / 1000).toFixed(1).padStart(6);
+  io.stderr(`migration run ${runId} on ${description}${options.dryRun ? ' (dry run)' : ''}\n`);
+  try {
+    const result = await runMigrationLocally({
+      deps: { sql: client, store, stage: { snapshots: true } },
+      runId,
+      input: {
+        stage: options.stage,
+        dryRun: options.dryRun,
+        chunkSize: options.chunkSize,
+        skipSnapshot: options.skipSnapshot,
+        ...(options.steps ? { steps: options.steps } : {}),
+      },
+      takeSnapshot: async (snapshotId) => {
+        const snapshot = await createLocalSnapshot(
+          client instanceof PgliteSqlClient
+            ? { kind: 'pglite', client }
+            : { kind: 'pg', url: target.url ?? '' },
+          runFolder,
+        );
+        if (snapshot.status === 'created') {
+          io.stderr(`[${seconds()}s]   backup written: ${snapshot.file} (${snapshot.bytes} bytes)\n`);
+          return { snapshotId, status: 'available' };
+        }
+        io.stderr(`[${seconds()}s]   backup skipped: ${snapshot.reason}\n`);
+        return { snapshotId, status: 'available', detail: snapshot.reason };
+      },
+      onEvent: (event) => {
+        if (event.type === 'StateEntered' && event.state.type === 'Task') {
+          io.stderr(`[${seconds()}s] ${event.state.name}\n`);
+        } else if (event.type === 'StateFailed') {
+          io.stderr(
+            `[${seconds()}s]   ${event.state.name} failed: ${event.Error}: ${String(event.Cause ?? '')}\n`,
+          );
+        } else if (event.type === 'StateRetried') {
+          io.stderr(`[${seconds()}s]   retrying ${event.state.name}\n`);
+        }
+      },
+    });
+    const summary = await readSummary(store, options.stage, runId);
+    if (options.json) {
+      io.stdout(`${JSON.stringify({ ...result, summary }, null, 2)}\n`);
+    } else {
+      io.stdout(`${renderVerdict(result.status, result.error, summary)}\n`);
+      io.stdout(`\nreports: ${runFolder}\nopen the summary: ${resolve(runFolder, 'summary.html')}\n`);
+    }
+    if (result.status === 'SUCCEEDED') return EXIT.ok;
+    return result.error?.name === 'MigrationCriteriaNotMet' ? EXIT.checkFailed : EXIT.error;
+  } finally {
+    await client.close();
+  }
+}
+
+async function readSummary(
+  store: LocalReportStore,
+  stage: string,
+  runId: string,
+): Promise<RunSummary | null> {
+  try {
+    return (await readReport(store, `${stage}/${runId}/summary.json`)) as RunSummary;
+  } catch {
+    return null;
+  }
+}
+
+function renderVerdict(
+  status: string,
+  error: { name: string; cause: string } | undefined,
+  summary: RunSummary | null,
+): string {
+  const lines: string[] = [];
+  if (summary) {
+    lines.push('', summary.verdict, '');
+    lines.push(
+      formatTable(
+        ['step', 'status', 'invocations', 'orphans', 'conflicts', 'unmigratable'],
+        summary.backfill.map((b) => [
+          b.step,
+          b.skipped ? 'skipped' : b.done ? 'done' : 'not finished',
+          b.invocations,
+          b.orphans,
+          b.conflicts,
+          b.unmigratable,
+        ]),
+      ),
+      '',
+      formatTable(
+        ['criterion', 'actual', 'threshold', 'passed'],
+        summary.validation.criteria.map((c) => [
+          c.id,
+          String(c.actual),
+          String(c.threshold),
+          c.passed ? 'yes' : 'NO',
+        ]),
+      ),
+    );
+  } else if (error) {
+    lines.push('', `FAILED: ${error.name}: ${error.cause}`);
+  }
+  lines.push('', `execution: ${status}${error ? ` (${error.name})` : ''}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import { BACKFILL_STEPS, backfillCursorSchema } from '../backfill/contract.ts';
+
+/**
+ * What flows between the states of the migration state machine. Every Task's event and result has a
+ * schema here; results stay small (a few hundred bytes — far below Step Functions' 256 KiB), and the
+ * details go to the report store.
+ */
+
+const segment = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/, 'must be letters, digits, . _ - (at most 80)');
+
+/** The execution's input, as an operator starts it. */
+export const executionInputSchema = z
+  .object({
+    stage: segment,
+    dryRun: z.boolean().default(false),
+    steps: z
+      .array(z.enum(BACKFILL_STEPS))
+      .min(1)
+      .default([...BACKFILL_STEPS]),
+    chunkSize: z.number().int().min(1).max(50_000).default(2_000),
+    skipSnapshot: z.boolean().default(false),
+  })
+  .strict();
+export type ExecutionInput = z.input<typeof executionInputSchema>;
+
+/** The run as every later state sees it: the validated input plus the run id and decisions. */
+export const runContextSchema = z.object({
+  runId: segment,
+  stage: segment,
+  dryRun: z.boolean(),
+  steps: z.array(z.enum(BACKFILL_STEPS)).min(1),
+  chunkSize: z.number().int().min(1),
+  /** A backup is taken unless the run is a dry run, the input skips it, or the stage turns it off. */
+  takeSnapshot: z.boolean(),
+  /** The RDS cluster snapshot's identifier (letters, digits, single hyphens; at most 63). */
+  snapshotId: z
+    .string()
+    .regex(/^[a-z](?:-?[a-z0-9])*$/)
+    .max(63),
+  startedAt: z.iso.datetime(),
+});
+export type RunContext = z.infer<typeof runContextSchema>;
+
+export const preflightEventSchema = z.object({ runId: segment, input: z.unknown() });
+export type PreflightEvent = z.infer<typeof preflightEventSchema>;
+
+export const validateEventSchema = z.object({ run: runContextSchema, phase: z.enum(['pre', 'post']) });
+export const validateResultSchema = z.object({
+  phase: z.enum(['pre', 'post']),
+  passed: z.boolean(),
+  critical: z.number().int(),
+  warnings: z.number().int(),
+  reportKey: z.string(),
+});
+export type ValidateResult = z.infer<typeof validateResultSchema>;
+
+/** A backfill step's progress as it travels from one invocation to the next. */
+export const backfillStateSchema = z.object({
+  step: z.enum(BACKFILL_STEPS),
+  done: z.boolean(),
+  skipped: z.boolean().default(false),
+  cursor: backfillCursorSchema.nullable(),
+  invocations: z.number().int().min(0),
+  counts: z.record(z.string(), z.number().int()),
+  orphans: z.number().int(),
+  conflicts: z.number().int(),
+  unmigratable: z.number().int(),
+  reportKey: z.string().nullable(),
+});
+export type BackfillState = z.infer<typeof backfillStateSchema>;
+
+export const backfillEventSchema = z.object({
+  run: runContextSchema,
+  step: z.enum(BACKFILL_STEPS),
+  /** null on the first invocation of the step. */
+  state: backfillStateSchema.nullable().default(null),
+});
+
+export const runEventSchema = z.object({ run: runContextSchema });
+
+export const diffResultSchema = z.object({
+  reportKey: z.string(),
+  changed: z.number().int(),
+  better: z.number().int(),
+  worse: z.number().int(),
+});
+
+export const smokeResultSchema = z.object({
+  passed: z.boolean(),
+  warnings: z.number().int(),
+  failures: z.number().int(),
+  reportKey: z.string(),
+});
+export type SmokeResult = z.infer<typeof smokeResultSchema>;
+
+export const evaluateEventSchema = z.object({
+  run: runContextSchema,
+  validatePost: validateResultSchema,
+  smoke: smokeResultSchema,
+  backfill: z.object({
+    companies: backfillStateSchema,
+    personnel: backfillStateSchema,
+    projects: backfillStateSchema,
+  }),
+  snapshot: z.object({ snapshotId: z.string().nullable(), status: z.string() }).nullable().default(null),
+});
+
+export const evaluateResultSchema = z.object({
+  passed: z.boolean(),
+  verdict: z.string(),
+  failures: z.array(z.string()),
+  reportKey: z.string(),
+});
+export type EvaluateResult = z.infer<typeof evaluateResultSchema>;
+
+/** What a Catch hands to the failure-report state: the error Step Functions caught, and where. */
+export const failureEventSchema = z.object({
+  runId: z.string(),
+  failedState: z.string(),
+  error: z.object({ Error: z.string(), Cause: z.string().optional() }),
+  /** The execution's state when it failed: holds `run` once preflight has passed, else the raw input. */
+  state: z.unknown().optional(),
+});
+export const failureResultSchema = z.object({ reportKey: z.string(), failedState: z.string() });

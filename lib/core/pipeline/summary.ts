@@ -1,0 +1,163 @@
+import { card, escapeHtml, htmlPage, htmlTable, pill } from '../reports/html.ts';
+import { mdInline, mdTable } from '../reports/render-validation.ts';
+import type { Criterion, ValidationIssue } from '../validation/report-schema.ts';
+import type { SmokeResult } from './contracts.ts';
+
+/** The run's summary: the verdict first, then what each step did. Ids, names and counts only. */
+export interface RunSummary {
+  kind: 'summary';
+  schemaVersion: 1;
+  runId: string;
+  stage: string;
+  dryRun: boolean;
+  generatedAt: string;
+  passed: boolean;
+  verdict: string;
+  failures: string[];
+  snapshot: { snapshotId: string | null; status: string } | null;
+  backfill: {
+    step: string;
+    done: boolean;
+    skipped: boolean;
+    invocations: number;
+    counts: Record<string, number>;
+    orphans: number;
+    conflicts: number;
+    unmigratable: number;
+  }[];
+  validation: { passed: boolean; criteria: Criterion[]; issues: ValidationIssue[] };
+  smoke: SmokeResult;
+}
+
+const OTHER_REPORTS = [
+  'validation-pre',
+  'backfill-companies',
+  'backfill-personnel',
+  'backfill-projects',
+  'validation-post',
+  'diff',
+  'smoke',
+];
+
+function headline(summary: RunSummary): string {
+  if (summary.dryRun) return 'DRY RUN';
+  return summary.passed ? 'PASSED' : 'FAILED';
+}
+
+export function renderSummaryMarkdown(summary: RunSummary): string {
+  const mark = summary.dryRun ? 'ℹ️' : summary.passed ? '✅' : '❌';
+  const lines = [
+    `# ${mark} ${headline(summary)} — migration run ${mdInline(summary.runId)} on stage ${mdInline(summary.stage)}`,
+    '',
+    mdInline(summary.verdict),
+    '',
+  ];
+  if (summary.failures.length > 0) {
+    lines.push('## Why it failed', '', ...summary.failures.map((f) => `- ${mdInline(f)}`), '');
+  }
+  lines.push(
+    '## Backup',
+    '',
+    summary.snapshot
+      ? `Snapshot \`${summary.snapshot.snapshotId ?? '—'}\`: ${mdInline(summary.snapshot.status)}`
+      : 'No snapshot was taken (dry run, skipped by the input, or turned off for this stage).',
+    '',
+    '## Backfill',
+    '',
+    mdTable(
+      ['Step', 'Status', 'Invocations', 'What it did', 'Orphans', 'Conflicts', 'Unmigratable'],
+      summary.backfill.map((b) => [
+        b.step,
+        b.skipped ? 'skipped' : b.done ? 'done' : 'not finished',
+        b.invocations,
+        Object.entries(b.counts)
+          .filter(([, n]) => n > 0)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ') || 'nothing to do',
+        b.orphans,
+        b.conflicts,
+        b.unmigratable,
+      ]),
+      [2, 4, 5, 6],
+    ),
+    '',
+    '## Validation after the backfill',
+    '',
+    mdTable(
+      ['Criterion', 'Actual', 'Threshold', 'Passed'],
+      summary.validation.criteria.map((c) => [
+        c.id,
+        String(c.actual),
+        String(c.threshold),
+        c.passed ? '✅' : '❌',
+      ]),
+    ),
+    '',
+    `## Smoke checks: ${summary.smoke.passed ? 'passed' : 'failed'} (${summary.smoke.warnings} warning(s), ${summary.smoke.failures} failure(s))`,
+    '',
+    '## Reports of this run',
+    '',
+    ...OTHER_REPORTS.map((name) => `- ${name}.json${name.startsWith('backfill') ? '' : ` (.md, .html)`}`),
+    '',
+  );
+  return lines.join('\n');
+}
+
+export function renderSummaryHtml(summary: RunSummary): string {
+  const tone = summary.dryRun ? 'neutral' : summary.passed ? 'good' : 'bad';
+  const banner = `<header class="verdict verdict-${summary.passed || summary.dryRun ? 'passed' : 'failed'}">
+<h1>${escapeHtml(headline(summary))}</h1>
+<p>Migration run ${escapeHtml(summary.runId)} · stage ${escapeHtml(summary.stage)}</p>
+<p class="verdict-sub">${escapeHtml(summary.verdict)} · generated at ${escapeHtml(summary.generatedAt)}</p>
+</header>`;
+  const failed = summary.validation.criteria.filter((c) => !c.passed).length;
+  const cards = `<div class="cards">
+${card('Verdict', headline(summary), `${summary.failures.length} reason(s) to fail`, tone)}
+${card('Criteria not met', String(failed), `of ${summary.validation.criteria.length}`, failed === 0 ? 'good' : 'bad')}
+${card('Smoke', summary.smoke.passed ? 'passed' : 'failed', `${summary.smoke.warnings} warning(s)`, summary.smoke.passed ? 'good' : 'bad')}
+${card('Backup', summary.snapshot?.status ?? 'none', summary.snapshot?.snapshotId ?? 'no snapshot taken', summary.snapshot ? 'good' : 'warn')}
+</div>`;
+  const failures =
+    summary.failures.length === 0
+      ? ''
+      : `<section><h2>Why it failed</h2><ul>${summary.failures.map((f) => `<li>${escapeHtml(f)}</li>`).join('')}</ul></section>`;
+  const backfill = htmlTable({
+    head: ['Step', 'Status', 'Invocations', 'What it did', 'Orphans', 'Conflicts', 'Unmigratable'],
+    rows: summary.backfill.map((b) => [
+      b.step,
+      pill(b.skipped ? 'skipped' : b.done ? 'done' : 'not finished', b.done ? 'good' : 'bad'),
+      b.invocations,
+      Object.entries(b.counts)
+        .filter(([, n]) => n > 0)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || 'nothing to do',
+      b.orphans,
+      b.conflicts,
+      b.unmigratable,
+    ]),
+    rowHeaders: true,
+    numeric: [2, 4, 5, 6],
+  });
+  const criteria = htmlTable({
+    head: ['Criterion', 'Actual', 'Threshold', 'Passed'],
+    rows: summary.validation.criteria.map((c) => [
+      c.id,
+      String(c.actual),
+      String(c.threshold),
+      pill(c.passed ? '✓ passed' : '✗ failed', c.passed ? 'good' : 'bad'),
+    ]),
+    rowHeaders: true,
+  });
+  const reports = `<ul>${OTHER_REPORTS.map((name) => `<li>${escapeHtml(name)}.json${name.startsWith('backfill') ? '' : `, <a href="${escapeHtml(name)}.html">${escapeHtml(name)}.html</a>`}</li>`).join('')}</ul>`;
+  return htmlPage({
+    title: `${headline(summary)} — migration run ${summary.runId} (${summary.stage})`,
+    body: [
+      banner,
+      cards,
+      failures,
+      `<section><h2>Backfill</h2>${backfill}</section>`,
+      `<section><h2>Validation after the backfill</h2>${criteria}</section>`,
+      `<section><h2>Reports of this run</h2>${reports}</section>`,
+    ].join('\n'),
+  });
+}
