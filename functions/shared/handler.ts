@@ -5,10 +5,30 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
-import type { PipelineDeps } from '../../lib/core/pipeline/steps.ts';
+import { InputValidationError, type PipelineDeps } from '../../lib/core/pipeline/steps.ts';
 import { logger, metrics } from './powertools.ts';
 
 export type DepsProvider = () => Promise<PipelineDeps>;
+
+/**
+ * The parser's error says only "Failed to parse schema"; the state machine's failure report should say
+ * which field was wrong. Rethrown as InputValidationError, which no Retry matches.
+ */
+const nameTheInvalidField: middy.MiddlewareObj = {
+  onError: async (request) => {
+    const error = request.error;
+    if (!(error instanceof Error) || error.name !== 'ParseError') return;
+    // Standard Schema issues: a message and a path of keys (or { key } segments).
+    type Issue = { message: string; path?: readonly (PropertyKey | { key: PropertyKey })[] };
+    const cause = error.cause as Issue[] | { issues?: Issue[] } | undefined;
+    const issues = Array.isArray(cause) ? cause : cause?.issues;
+    const where = (issue: Issue) =>
+      (issue.path ?? []).map((p) => String(typeof p === 'object' && p !== null ? p.key : p)).join('.') ||
+      '(root)';
+    const detail = issues?.map((i) => `${where(i)}: ${i.message}`).join('; ');
+    throw new InputValidationError(`invalid event: ${detail ?? error.message}`);
+  },
+};
 
 /** Time left for work in this invocation: the Lambda's remaining time less a margin to finish cleanly. */
 export function timeBudgetMs(context: Context, marginMs = 60_000): number {
@@ -40,6 +60,7 @@ export function createHandler<Schema extends z.ZodType, Result>(spec: HandlerSpe
   return middy<z.infer<Schema>, Result, Error, Context>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics))
+    .use(nameTheInvalidField)
     .use(parser({ schema: spec.schema }))
     .handler(async (event, context) => {
       const keys = runKeys(event);

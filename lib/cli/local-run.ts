@@ -81,7 +81,8 @@ export interface LocalRunResult {
   retries: Record<string, number>;
 }
 
-function fakeContext(functionName: string, budgetMs: number): Context {
+/** A Lambda context for in-process invocations: a function name and a deadline `budgetMs` from now. */
+export function fakeContext(functionName: string, budgetMs: number): Context {
   const deadline = Date.now() + budgetMs;
   return {
     callbackWaitsForEmptyEventLoop: false,

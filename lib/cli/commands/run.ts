@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { BACKFILL_STEPS } from '../../core/backfill/contract.ts';
+import type { BackfillState } from '../../core/pipeline/contracts.ts';
 import type { RunSummary } from '../../core/pipeline/summary.ts';
 import { LocalReportStore } from '../../core/reports/local-store.ts';
 import { readReport } from '../../core/reports/publish.ts';
@@ -63,6 +64,7 @@ export async function runLocally(options: z.infer<typeof runOptions>, io: CliIo)
   const runId = newRunId();
   const runFolder = resolve(reportsDir, options.stage, runId);
   const started = Date.now();
+  const stepStarted: Record<string, number> = {};
   const seconds = () => ((Date.now() - started) / 1000).toFixed(1).padStart(6);
   io.stderr(`migration run ${runId} on ${description}${options.dryRun ? ' (dry run)' : ''}\n`);
   try {
@@ -92,7 +94,16 @@ export async function runLocally(options: z.infer<typeof runOptions>, io: CliIo)
       },
       onEvent: (event) => {
         if (event.type === 'StateEntered' && event.state.type === 'Task') {
+          stepStarted[event.state.name] ??= Date.now();
           io.stderr(`[${seconds()}s] ${event.state.name}\n`);
+        } else if (
+          event.type === 'StateExited' &&
+          event.state.name.startsWith('Backfill') &&
+          event.state.type === 'Task'
+        ) {
+          io.stderr(
+            `${describeBackfillProgress(event.state.name, event.state.output, Date.now() - started)}\n`,
+          );
         } else if (event.type === 'StateFailed') {
           io.stderr(
             `[${seconds()}s]   ${event.state.name} failed: ${event.Error}: ${String(event.Cause ?? '')}\n`,
@@ -114,6 +125,20 @@ export async function runLocally(options: z.infer<typeof runOptions>, io: CliIo)
   } finally {
     await client.close();
   }
+}
+
+/** After each backfill invocation: rows so far of all, and the step's rate since it started. */
+function describeBackfillProgress(stateName: string, output: unknown, elapsedMs: number): string {
+  const step = stateName.replace('Backfill', '').toLowerCase();
+  const state = (output as { backfill?: Record<string, BackfillState | null> } | null)?.backfill?.[step];
+  if (!state) return `           ${stateName}: no progress reported`;
+  if (state.skipped) return `           ${step}: skipped (not among the run's steps)`;
+  const percent =
+    state.rowsTotal > 0 ? Math.min(100, Math.round((state.rowsProcessed / state.rowsTotal) * 100)) : 100;
+  const filled = Math.round(percent / 5);
+  const bar = `${'█'.repeat(filled)}${'░'.repeat(20 - filled)}`;
+  const rate = Math.round(state.rowsProcessed / Math.max(elapsedMs / 1000, 0.001));
+  return `           ${step.padEnd(9)} ${bar} ${percent}% ${state.rowsProcessed}/${state.rowsTotal} rows, invocation ${state.invocations}${state.done ? ', done' : ''} (${rate} rows/s)`;
 }
 
 async function readSummary(

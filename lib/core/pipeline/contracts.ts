@@ -64,6 +64,9 @@ export const backfillStateSchema = z.object({
   skipped: z.boolean().default(false),
   cursor: backfillCursorSchema.nullable(),
   invocations: z.number().int().min(0),
+  /** Legacy rows gone through so far, and in all (for progress displays). */
+  rowsProcessed: z.number().int().min(0).default(0),
+  rowsTotal: z.number().int().min(0).default(0),
   counts: z.record(z.string(), z.number().int()),
   orphans: z.number().int(),
   conflicts: z.number().int(),
