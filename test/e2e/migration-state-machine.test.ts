@@ -158,6 +158,30 @@ describe.each(realDatabases)('the migration state machine, run locally: $name', 
     expect(result.invocations.BackfillProjects).toBeGreaterThan(3);
   });
 
+  it('works through many chunks in one invocation, so history grows with time, not with rows', async () => {
+    // Prepare
+    await resetToDemo();
+    const events: string[] = [];
+
+    // Act
+    const result = await run({
+      input: { stage: 'test', chunkSize: 10, skipSnapshot: true },
+      onEvent: (event) => events.push(event.type),
+    });
+
+    // Assess: dozens of chunks per step, one invocation each, and a bounded number of state events.
+    const summary = (await readReport(store(), `test/${result.runId}/backfill-companies.json`)) as {
+      chunks: number;
+    };
+    expect(summary.chunks).toBeGreaterThan(20);
+    expect(result.invocations).toMatchObject({
+      BackfillCompanies: 1,
+      BackfillPersonnel: 1,
+      BackfillProjects: 1,
+    });
+    expect(events.length).toBeLessThan(100);
+  });
+
   it('retries a transient database error and succeeds', async () => {
     // Prepare
     await resetToDemo();
