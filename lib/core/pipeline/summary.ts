@@ -39,6 +39,12 @@ const OTHER_REPORTS = [
   'smoke',
 ];
 
+/** What a backfill step did, in one line: the non-zero counts. */
+function describeCounts(counts: Record<string, number>): string {
+  const done = Object.entries(counts).filter(([, n]) => n > 0);
+  return done.length === 0 ? 'nothing to do' : done.map(([k, n]) => `${k} ${n}`).join(', ');
+}
+
 function headline(summary: RunSummary): string {
   if (summary.dryRun) return 'DRY RUN';
   return summary.passed ? 'PASSED' : 'FAILED';
@@ -70,10 +76,7 @@ export function renderSummaryMarkdown(summary: RunSummary): string {
         b.step,
         b.skipped ? 'skipped' : b.done ? 'done' : 'not finished',
         b.invocations,
-        Object.entries(b.counts)
-          .filter(([, n]) => n > 0)
-          .map(([k, n]) => `${k} ${n}`)
-          .join(', ') || 'nothing to do',
+        describeCounts(b.counts),
         b.orphans,
         b.conflicts,
         b.unmigratable,
@@ -127,10 +130,7 @@ ${card('Backup', summary.snapshot?.status ?? 'none', summary.snapshot?.snapshotI
       b.step,
       pill(b.skipped ? 'skipped' : b.done ? 'done' : 'not finished', b.done ? 'good' : 'bad'),
       b.invocations,
-      Object.entries(b.counts)
-        .filter(([, n]) => n > 0)
-        .map(([k, n]) => `${k} ${n}`)
-        .join(', ') || 'nothing to do',
+      describeCounts(b.counts),
       b.orphans,
       b.conflicts,
       b.unmigratable,

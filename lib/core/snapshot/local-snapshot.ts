@@ -1,14 +1,15 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { PGlite } from '@electric-sql/pglite';
 import { z } from 'zod';
+import { DatabaseConfigurationError } from '../sql/errors.ts';
 import { describeUrl } from '../sql/pg-client.ts';
-import type { PgliteSqlClient } from '../sql/pglite-client.ts';
+import { lockDataDir, type PgliteSqlClient } from '../sql/pglite-client.ts';
 
 /**
  * The local stand-in for the RDS cluster snapshot: before a migration writes, the database is saved to a
@@ -253,7 +254,7 @@ async function restorePglite(
     throw new SnapshotError(`the snapshot file ${file} is not a PGlite data directory: ${problem}`);
 
   await mkdir(dirname(dataDir), { recursive: true });
-  const lockFile = lockDataDir(dataDir);
+  const lockFile = lockForRestore(dataDir);
   try {
     const stamp = (options.now?.() ?? new Date()).toISOString().replace(/[:.]/g, '-');
     const aside = `${dataDir}.before-restore-${stamp}`;
@@ -399,38 +400,11 @@ function octal(field: Buffer): number | undefined {
   return Number.parseInt(text, 8);
 }
 
-/**
- * Takes the lock file PgliteSqlClient uses (`<dataDir>.lock`, holding the owner's pid), so nothing opens
- * the directory while it is replaced. Refused while a live process holds it; a dead owner's is taken over.
- */
-function lockDataDir(dataDir: string): string {
-  const lockFile = `${dataDir.replace(/[\\/]+$/, '')}.lock`;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(lockFile, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return lockFile;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number(readFileSync(lockFile, 'utf8').trim());
-      if (Number.isInteger(owner) && owner > 0 && isRunning(owner)) {
-        throw new SnapshotError(
-          `the embedded database at ${dataDir} is in use by process ${owner}` +
-            `${owner === process.pid ? ' (this one)' : ''}; close it before restoring`,
-        );
-      }
-      rmSync(lockFile, { force: true });
-    }
-  }
-  throw new SnapshotError(`could not lock the embedded database at ${dataDir}`);
-}
-
-function isRunning(pid: number): boolean {
+/** The lock PgliteSqlClient takes, so nothing opens the directory while it is replaced. */
+function lockForRestore(dataDir: string): string {
   try {
-    process.kill(pid, 0);
-    return true;
+    return lockDataDir(dataDir, 'close it before restoring');
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    throw error instanceof DatabaseConfigurationError ? new SnapshotError(error.message) : error;
   }
 }

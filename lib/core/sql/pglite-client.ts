@@ -84,7 +84,7 @@ export class PgliteSqlClient extends AdapterBase<Transaction> {
  * Two PGlite instances on one data directory corrupt it, so a lock file beside the directory holds
  * the owner's pid. A lock left by a process that no longer runs is taken over.
  */
-function lockDataDir(dataDir: string): string {
+export function lockDataDir(dataDir: string, whatToDo = 'wait for it to finish'): string {
   const lockFile = `${dataDir.replace(/[\\/]+$/, '')}.lock`;
   mkdirSync(dirname(lockFile), { recursive: true });
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -98,7 +98,8 @@ function lockDataDir(dataDir: string): string {
       const owner = Number(readFileSync(lockFile, 'utf8').trim());
       if (Number.isInteger(owner) && owner > 0 && isRunning(owner)) {
         throw new DatabaseConfigurationError(
-          `the embedded database at ${dataDir} is in use by process ${owner}; wait for it to finish`,
+          `the embedded database at ${dataDir} is in use by process ${owner}` +
+            `${owner === process.pid ? ' (this one)' : ''}; ${whatToDo}`,
           { adapter: 'pglite' },
         );
       }
