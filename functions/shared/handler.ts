@@ -44,11 +44,10 @@ interface HandlerSpec<Schema extends z.ZodType, Result> {
 }
 
 function runKeys(event: unknown): { runId?: string; stage?: string } {
-  const value = (event ?? {}) as { run?: { runId?: string; stage?: string }; runId?: string };
-  return {
-    ...((value.run?.runId ?? value.runId) ? { runId: value.run?.runId ?? value.runId } : {}),
-    ...(value.run?.stage ? { stage: value.run.stage } : {}),
-  };
+  const value = (event ?? {}) as { run?: { runId?: string; stage?: string }; runId?: string; stage?: string };
+  const runId = value.run?.runId ?? value.runId;
+  const stage = value.run?.stage ?? value.stage;
+  return { ...(runId ? { runId } : {}), ...(stage ? { stage } : {}) };
 }
 
 /**
