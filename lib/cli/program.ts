@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerBackfillCommand } from './commands/backfill.ts';
+import { registerStatusCommand } from './commands/cloud-run.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerReportCommands } from './commands/report.ts';
 import { registerRestoreCommand } from './commands/restore.ts';
@@ -23,6 +24,7 @@ export function createProgram(io: CliIo): Command {
   registerValidateCommand(program, io);
   registerReportCommands(program, io);
   registerRunCommand(program, io);
+  registerStatusCommand(program, io);
   registerRestoreCommand(program, io);
   for (const command of program.commands)
     command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });

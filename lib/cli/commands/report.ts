@@ -18,6 +18,7 @@ import { CONTENT_TYPES, ReportNotFoundError, type ReportStore } from '../../core
 import { type ValidationReport, validationReportSchema } from '../../core/validation/report-schema.ts';
 import { CliError } from '../errors.ts';
 import type { CliIo } from '../output.ts';
+import { registerReportGetCommand } from './cloud-run.ts';
 
 /* ------------------------------------------------------------------------------------------------------------
  * S3 client: one per process, from the default credential chain and region (AWS_PROFILE, AWS_REGION, SSO,
@@ -316,4 +317,6 @@ export function registerReportCommands(program: Command, io: CliIo): void {
     .action(async (before: string, after: string, raw: Record<string, unknown>) => {
       await diffReports(before, after, raw, io);
     });
+  // report get: a cloud run's report from its stage's bucket (lib/cli/commands/cloud-run.ts).
+  registerReportGetCommand(report, io);
 }

@@ -46,7 +46,21 @@ export function registerRunCommand(program: Command, io: CliIo): void {
     .option('--chunk-size <n>', 'legacy rows per backfill chunk', '2000')
     .option('--skip-snapshot', 'take no backup dump before the backfill')
     .option('--json', 'print the run result and summary as JSON')
+    .option(
+      '--cloud',
+      'run on the stage deployed in AWS that --stage names (dev, staging, production) and follow it',
+    )
+    .option(
+      '--region <region>',
+      'with --cloud: the AWS region of the stage (default: AWS_REGION or the profile)',
+    )
     .action(async (raw: Record<string, unknown>, command: Command) => {
+      if (raw.cloud) {
+        // Imported here, not at the top: cloud-run.ts imports this module's display helpers.
+        const { runInCloud } = await import('./cloud-run.ts');
+        io.setExitCode?.(await runInCloud(raw, io));
+        return;
+      }
       const options = runOptions.parse({ ...raw, verbose: command.parent?.opts().verbose ?? false });
       io.setExitCode?.(await runLocally(options, io));
     });
@@ -101,8 +115,9 @@ export async function runLocally(options: z.infer<typeof runOptions>, io: CliIo)
           event.state.name.startsWith('Backfill') &&
           event.state.type === 'Task'
         ) {
+          const since = stepStarted[event.state.name] ?? started;
           io.stderr(
-            `${describeBackfillProgress(event.state.name, event.state.output, Date.now() - started)}\n`,
+            `${describeBackfillProgress(event.state.name, event.state.output, Date.now() - since)}\n`,
           );
         } else if (event.type === 'StateFailed') {
           io.stderr(
@@ -128,7 +143,7 @@ export async function runLocally(options: z.infer<typeof runOptions>, io: CliIo)
 }
 
 /** After each backfill invocation: rows so far of all, and the step's rate since it started. */
-function describeBackfillProgress(stateName: string, output: unknown, elapsedMs: number): string {
+export function describeBackfillProgress(stateName: string, output: unknown, elapsedMs: number): string {
   const step = stateName.replace('Backfill', '').toLowerCase();
   const state = (output as { backfill?: Record<string, BackfillState | null> } | null)?.backfill?.[step];
   if (!state) return `           ${stateName}: no progress reported`;
@@ -153,7 +168,7 @@ async function readSummary(
   }
 }
 
-function renderVerdict(
+export function renderVerdict(
   status: string,
   error: { name: string; cause: string } | undefined,
   summary: RunSummary | null,

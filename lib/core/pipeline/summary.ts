@@ -39,6 +39,9 @@ const OTHER_REPORTS = [
   'smoke',
 ];
 
+/** Reports written as JSON only; the others also come as Markdown and HTML. */
+const jsonOnly = (name: string) => name.startsWith('backfill') || name === 'smoke';
+
 /** What a backfill step did, in one line: the non-zero counts. */
 function describeCounts(counts: Record<string, number>): string {
   const done = Object.entries(counts).filter(([, n]) => n > 0);
@@ -100,7 +103,7 @@ export function renderSummaryMarkdown(summary: RunSummary): string {
     '',
     '## Reports of this run',
     '',
-    ...OTHER_REPORTS.map((name) => `- ${name}.json${name.startsWith('backfill') ? '' : ` (.md, .html)`}`),
+    ...OTHER_REPORTS.map((name) => `- ${name}.json${jsonOnly(name) ? '' : ' (.md, .html)'}`),
     '',
   );
   return lines.join('\n');
@@ -148,7 +151,7 @@ ${card('Backup', summary.snapshot?.status ?? 'none', summary.snapshot?.snapshotI
     ]),
     rowHeaders: true,
   });
-  const reports = `<ul>${OTHER_REPORTS.map((name) => `<li>${escapeHtml(name)}.json${name.startsWith('backfill') ? '' : `, <a href="${escapeHtml(name)}.html">${escapeHtml(name)}.html</a>`}</li>`).join('')}</ul>`;
+  const reports = `<ul>${OTHER_REPORTS.map((name) => `<li>${escapeHtml(name)}.json${jsonOnly(name) ? '' : `, <a href="${escapeHtml(name)}.html">${escapeHtml(name)}.html</a>`}</li>`).join('')}</ul>`;
   return htmlPage({
     title: `${headline(summary)} — migration run ${summary.runId} (${summary.stage})`,
     body: [
