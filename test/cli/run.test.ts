@@ -100,6 +100,37 @@ describe('company-migration run', () => {
     expect(existsSync(join(folder, 'summary.json'))).toBe(true);
   });
 
+  it('runs a deployed stage name in AWS, unless --local says otherwise', async () => {
+    // Prepare
+    const dataDir = join(scratch, 'demo');
+    const reports = join(scratch, 'reports-local-staging');
+    const savedRegion = { region: process.env.AWS_REGION, defaultRegion: process.env.AWS_DEFAULT_REGION };
+    delete process.env.AWS_REGION;
+    delete process.env.AWS_DEFAULT_REGION;
+
+    // Act
+    const cloud = await runCliCaptured(['run', '--stage', 'staging', '--dry-run'], { HOME: scratch });
+    const local = await runCliCaptured([
+      'run',
+      '--stage',
+      'staging',
+      '--local',
+      '--dry-run',
+      '--data-dir',
+      dataDir,
+      '--reports',
+      reports,
+    ]);
+
+    // Assess
+    if (savedRegion.region) process.env.AWS_REGION = savedRegion.region;
+    if (savedRegion.defaultRegion) process.env.AWS_DEFAULT_REGION = savedRegion.defaultRegion;
+    expect(cloud.code).toBe(2);
+    expect(cloud.stderr).toMatch(/region|credentials/i);
+    expect(local.code).toBe(0);
+    expect(existsSync(join(reports, 'staging'))).toBe(true);
+  });
+
   it.each([
     [['--steps', 'companies,everything'], /--steps/],
     [['--chunk-size', '0'], /--chunk-size/],

@@ -8,6 +8,7 @@ import { LocalReportStore } from '../../core/reports/local-store.ts';
 import { readReport } from '../../core/reports/publish.ts';
 import { createLocalSnapshot } from '../../core/snapshot/local-snapshot.ts';
 import { PgliteSqlClient } from '../../core/sql/pglite-client.ts';
+import { STAGES } from '../../stacks/stage-config.ts';
 import { openDatabase, resolveDatabase, withDatabaseOptions } from '../database.ts';
 import { EXIT } from '../errors.ts';
 import { type CliIo, formatTable } from '../output.ts';
@@ -36,32 +37,41 @@ const runOptions = z.object({
 export function registerRunCommand(program: Command, io: CliIo): void {
   withDatabaseOptions(program.command('run'))
     .description(
-      'run the whole migration locally: the same state machine (state-machines/migration.asl.json) and handlers ' +
-        'as in AWS, on the embedded database or a PostgreSQL URL. Exit 0 passed, 1 criteria not met, 2 error.',
+      'run the whole migration: with --stage dev|staging|production, on that stage deployed in AWS (started and ' +
+        'followed live); otherwise locally — the same state machine (state-machines/migration.asl.json) and ' +
+        'handlers, on the embedded database or a PostgreSQL URL. Exit 0 passed, 1 criteria not met, 2 error.',
     )
     .option('--dry-run', 'predict everything, write nothing to the database, still produce every report')
     .option('--reports <dir>', 'where reports go: <dir>/<stage>/<run-id>/', 'reports')
-    .option('--stage <name>', 'stage named in the reports', 'local')
+    .option(
+      '--stage <name>',
+      'a deployed stage (dev, staging, production) runs in AWS; any other name runs locally',
+      'local',
+    )
     .option('--steps <list>', 'backfill steps to run, comma-separated (default: all)')
     .option('--chunk-size <n>', 'legacy rows per backfill chunk', '2000')
     .option('--skip-snapshot', 'take no backup dump before the backfill')
     .option('--json', 'print the run result and summary as JSON')
-    .option(
-      '--cloud',
-      'run on the stage deployed in AWS that --stage names (dev, staging, production) and follow it',
-    )
+    .option('--cloud', 'insist on AWS (the default for a deployed stage name)')
+    .option('--local', 'run locally even when --stage names a deployed stage (reports are named after it)')
     .option(
       '--region <region>',
       'with --cloud: the AWS region of the stage (default: AWS_REGION or the profile)',
     )
     .action(async (raw: Record<string, unknown>, command: Command) => {
-      if (raw.cloud) {
+      const deployedStage = (STAGES as readonly unknown[]).includes(raw.stage);
+      if (
+        raw.cloud ||
+        (deployedStage && !raw.local && raw.databaseUrl === undefined && raw.dataDir === undefined)
+      ) {
         // Imported here, not at the top: cloud-run.ts imports this module's display helpers.
         const { runInCloud } = await import('./cloud-run.ts');
-        io.setExitCode?.(await runInCloud(raw, io));
+        const { local: _local, ...cloudOptions } = raw;
+        io.setExitCode?.(await runInCloud(cloudOptions, io));
         return;
       }
-      const options = runOptions.parse({ ...raw, verbose: command.parent?.opts().verbose ?? false });
+      const { local: _local, ...localOptions } = raw;
+      const options = runOptions.parse({ ...localOptions, verbose: command.parent?.opts().verbose ?? false });
       io.setExitCode?.(await runLocally(options, io));
     });
 }
