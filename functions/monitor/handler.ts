@@ -1,8 +1,19 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { monitorCheck, monitorEventSchema } from '../../lib/core/pipeline/monitor.ts';
+import {
+  MONITORING_METRIC_UNITS,
+  MONITORING_METRICS,
+  monitorCheck,
+  monitorEventSchema,
+} from '../../lib/core/pipeline/monitor.ts';
 import { createHandler, type DepsProvider } from '../shared/handler.ts';
 import { lambdaDeps } from '../shared/lambda-deps.ts';
-import { metrics } from '../shared/powertools.ts';
+import { logger, metrics } from '../shared/powertools.ts';
+
+const UNITS = {
+  Count: MetricUnit.Count,
+  Percent: MetricUnit.Percent,
+  Milliseconds: MetricUnit.Milliseconds,
+} as const;
 
 export const createMonitorHandler = (deps: DepsProvider) =>
   createHandler({
@@ -12,9 +23,15 @@ export const createMonitorHandler = (deps: DepsProvider) =>
     run: async (d, event) => {
       const result = await monitorCheck(d, event);
       // One EMF metric per figure, dimensioned by stage (set by the shared handler): the alarms watch these.
-      for (const [name, value] of Object.entries(result.metrics)) {
-        metrics.addMetric(name, name.endsWith('Percent') ? MetricUnit.Percent : MetricUnit.Count, value);
+      for (const name of MONITORING_METRICS) {
+        metrics.addMetric(name, UNITS[MONITORING_METRIC_UNITS[name]], result.metrics[name]);
       }
+      logger.info('monitoring check finished', {
+        healthy: result.healthy,
+        since: result.since,
+        dualWriteInstalled: result.dualWriteInstalled,
+        reportKey: result.reportKey,
+      });
       return result;
     },
   });

@@ -439,8 +439,9 @@ export const REPORT_NAMES = [
   'smoke',
   'summary',
   'failure',
-  // The daily monitoring check's report, under <stage>/monitor-<timestamp>/.
+  // The daily monitoring check's reports, under <stage>/monitor-<timestamp>/.
   'validation',
+  'monitor',
 ] as const;
 
 export function reportStoreOf(deployment: Deployment): S3ReportStore {

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerBackfillCommand } from './commands/backfill.ts';
 import { registerStatusCommand } from './commands/cloud-run.ts';
 import { registerDbCommands } from './commands/db.ts';
+import { registerMonitorCommand } from './commands/monitor.ts';
 import { registerReportCommands } from './commands/report.ts';
 import { registerRestoreCommand } from './commands/restore.ts';
 import { registerRunCommand } from './commands/run.ts';
@@ -22,6 +23,7 @@ export function createProgram(io: CliIo): Command {
   registerDbCommands(program, io);
   registerBackfillCommand(program, io);
   registerValidateCommand(program, io);
+  registerMonitorCommand(program, io);
   registerReportCommands(program, io);
   registerRunCommand(program, io);
   registerStatusCommand(program, io);

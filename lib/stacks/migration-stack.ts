@@ -129,7 +129,8 @@ export class MigrationStack extends Stack {
       environment,
       timeout: Duration.minutes(5),
     });
-    this.grantAccess(monitor, config, true, ['write']);
+    // Reads its previous report to know since when to look for unsynced records.
+    this.grantAccess(monitor, config, true, ['read', 'write']);
     this.functions.Monitor = monitor;
 
     // The state machine: the very ASL file the local runner executes, with this stage's ARNs.

@@ -122,6 +122,12 @@ describe.each(STAGES)('the %s stack', (stage) => {
     expect(
       diffPolicy.flatMap(({ statement }) => asList(statement.Action)).some((a) => a.startsWith('rds-data')),
     ).toBe(false);
+    const readers = statements
+      .filter(({ statement }) => asList(statement.Action).includes('s3:GetObject'))
+      .map(({ policy }) => policy.replace(/Function.*$/, ''))
+      .sort();
+    // Backfill combines its parts, Diff and Evaluate read reports, Monitor reads its previous check.
+    expect(readers).toEqual(['Backfill', 'Diff', 'Evaluate', 'Monitor']);
     const writes = statements.filter(({ statement }) => asList(statement.Action).includes('s3:PutObject'));
     expect(writes.length).toBe(7); // every function but preflight
     for (const { statement } of writes) {
