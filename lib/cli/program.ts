@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerBackfillCommand } from './commands/backfill.ts';
 import { registerStatusCommand } from './commands/cloud-run.ts';
 import { registerDbCommands } from './commands/db.ts';
+import { registerDualWriteCommand } from './commands/dual-write.ts';
 import { registerMonitorCommand } from './commands/monitor.ts';
 import { registerReportCommands } from './commands/report.ts';
 import { registerRestoreCommand } from './commands/restore.ts';
@@ -24,6 +25,7 @@ export function createProgram(io: CliIo): Command {
   registerBackfillCommand(program, io);
   registerValidateCommand(program, io);
   registerMonitorCommand(program, io);
+  registerDualWriteCommand(program, io);
   registerReportCommands(program, io);
   registerRunCommand(program, io);
   registerStatusCommand(program, io);
