@@ -1,4 +1,4 @@
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
@@ -19,6 +19,7 @@ import { S3ReportStore } from '../../lib/core/reports/s3-store.ts';
 import { applySchemas } from '../../lib/core/schema/apply.ts';
 import { RETRY_POLICY } from '../../scripts/build-migration-asl.ts';
 import { createDataApiDouble, type DataApiDouble } from '../support/data-api-double.ts';
+import { inMemoryBucket } from '../support/s3-bucket.ts';
 
 /** The Lambda handlers as AWS runs them: Data API for SQL, S3 for reports, a Lambda context. */
 describe('Lambda handlers', () => {
@@ -109,17 +110,7 @@ describe('Lambda handlers', () => {
 
   it('logs structured JSON with the run id, stage and step', async () => {
     // Prepare: an in-memory bucket, since the step reads back the parts it wrote.
-    const bucket = new Map<string, string>();
-    s3Mock.on(PutObjectCommand).callsFake((input: { Key: string; Body: string }) => {
-      bucket.set(input.Key, String(input.Body));
-      return {};
-    });
-    s3Mock.on(ListObjectsV2Command).callsFake((input: { Prefix?: string }) => ({
-      Contents: [...bucket.keys()].filter((k) => k.startsWith(input.Prefix ?? '')).map((Key) => ({ Key })),
-    }));
-    s3Mock.on(GetObjectCommand).callsFake((input: { Key: string }) => ({
-      Body: { transformToString: async () => bucket.get(input.Key) ?? '' },
-    }));
+    inMemoryBucket(s3Mock);
     const handler = createBackfillHandler(async () => deps);
 
     // Act

@@ -1,4 +1,4 @@
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
@@ -20,6 +20,7 @@ import type { PipelineDeps } from '../../lib/core/pipeline/steps.ts';
 import { S3ReportStore } from '../../lib/core/reports/s3-store.ts';
 import { applySchemas } from '../../lib/core/schema/apply.ts';
 import { createDataApiDouble, type DataApiDouble } from '../support/data-api-double.ts';
+import { inMemoryBucket } from '../support/s3-bucket.ts';
 
 interface EmfDocument {
   _aws: {
@@ -56,16 +57,7 @@ describe('the monitoring handler', () => {
       stdout.push(String(chunk));
       return true;
     });
-    s3Mock.on(PutObjectCommand).callsFake((input: { Key: string; Body: string }) => {
-      bucket.set(input.Key, String(input.Body));
-      return {};
-    });
-    s3Mock.on(ListObjectsV2Command).callsFake((input: { Prefix?: string }) => ({
-      Contents: [...bucket.keys()].filter((k) => k.startsWith(input.Prefix ?? '')).map((Key) => ({ Key })),
-    }));
-    s3Mock.on(GetObjectCommand).callsFake((input: { Key: string }) => ({
-      Body: { transformToString: async () => bucket.get(input.Key) ?? '' },
-    }));
+    inMemoryBucket(s3Mock, bucket);
   });
 
   afterEach(() => {
