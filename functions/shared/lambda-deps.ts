@@ -34,6 +34,7 @@ export async function lambdaDeps(): Promise<PipelineDeps> {
     }),
     store: new S3ReportStore({ client: new S3Client({}), bucket: env.REPORT_BUCKET }),
     stage: {
+      name: env.STAGE,
       snapshots: env.SNAPSHOTS_ENABLED === 'true',
       thresholds: {
         projectCoveragePercent: env.PROJECT_COVERAGE_THRESHOLD,

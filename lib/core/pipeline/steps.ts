@@ -42,6 +42,8 @@ import { type RunSummary, renderSummaryHtml, renderSummaryMarkdown } from './sum
  */
 
 export interface StageSettings {
+  /** The deployed stage these settings belong to (in Lambda); an execution must name the same one. */
+  name?: string;
   /** Take the RDS snapshot (or, locally, the dump) before writing. */
   snapshots: boolean;
   thresholds?: Partial<SuccessThresholds>;
@@ -90,6 +92,12 @@ export function snapshotIdFor(runId: string): string {
 export async function preflight(deps: PipelineDeps, rawEvent: unknown): Promise<RunContext> {
   const event = parse(preflightEventSchema, rawEvent, 'preflight event');
   const input = parse(executionInputSchema, event.input, 'execution input');
+  // The stage decides the report prefix, which is all the functions may write to.
+  if (deps.stage?.name && input.stage !== deps.stage.name) {
+    throw new InputValidationError(
+      `invalid execution input: stage: this state machine belongs to stage ${deps.stage.name}, the input names ${input.stage}`,
+    );
+  }
   await requireSchemas(deps.sql);
   return {
     runId: event.runId,
