@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { BACKFILL_STEPS } from '../../core/backfill/contract.ts';
 import { type ExecutionInput, executionInputSchema } from '../../core/pipeline/contracts.ts';
 import type { RunSummary } from '../../core/pipeline/summary.ts';
+import { pathSegment } from '../../core/reports/store.ts';
 import {
   consoleUrl,
   type Deployment,
@@ -32,7 +33,7 @@ import { newRunId } from './validate.ts';
  * Options
  * ---------------------------------------------------------------------------------------------------------- */
 
-const segment = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/, 'letters, digits, . _ - only');
+const segment = pathSegment(80);
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region such as eu-west-1');
 
 const cloudRunOptions = z

@@ -2,11 +2,12 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { type MonitorResult, metricRows, monitorCheck } from '../../core/pipeline/monitor.ts';
 import { LocalReportStore } from '../../core/reports/local-store.ts';
+import { pathSegment } from '../../core/reports/store.ts';
 import { openDatabase, withDatabaseOptions } from '../database.ts';
 import { EXIT } from '../errors.ts';
 import { type CliIo, formatTable } from '../output.ts';
 
-const segment = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/, 'letters, digits, . _ - only');
+const segment = pathSegment(80);
 
 const monitorOptions = z.object({
   databaseUrl: z.string().min(1).optional(),

@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { pathSegment } from '../../core/reports/store.ts';
 import {
   readLocalSnapshotManifest,
   restoreLocalSnapshot,
@@ -15,9 +16,7 @@ import { CliError } from '../errors.ts';
 import type { CliIo } from '../output.ts';
 
 /** A report key segment: what run ids and stages may be. */
-const segment = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be letters, digits, . _ - (not starting with . _ -)');
+const segment = pathSegment();
 
 const restoreOptions = z.object({
   databaseUrl: z.string().min(1).optional(),

@@ -6,6 +6,7 @@ import type { BackfillState } from '../../core/pipeline/contracts.ts';
 import type { RunSummary } from '../../core/pipeline/summary.ts';
 import { LocalReportStore } from '../../core/reports/local-store.ts';
 import { readReport } from '../../core/reports/publish.ts';
+import { pathSegment } from '../../core/reports/store.ts';
 import { createLocalSnapshot } from '../../core/snapshot/local-snapshot.ts';
 import { PgliteSqlClient } from '../../core/sql/pglite-client.ts';
 import { STAGES } from '../../stacks/stage-config.ts';
@@ -19,10 +20,7 @@ const runOptions = z.object({
   dataDir: z.string().min(1).optional(),
   dryRun: z.boolean().default(false),
   reports: z.string().min(1).default('reports'),
-  stage: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/, 'letters, digits, . _ - only')
-    .default('local'),
+  stage: pathSegment(80).default('local'),
   steps: z
     .string()
     .transform((value) => value.split(',').map((s) => s.trim()))

@@ -1,15 +1,17 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { timestampedRunId } from '../../core/pipeline/run-id.ts';
 import { LocalReportStore } from '../../core/reports/local-store.ts';
 import { publishReport } from '../../core/reports/publish.ts';
 import { renderValidationHtml, renderValidationMarkdown } from '../../core/reports/render-validation.ts';
+import { pathSegment } from '../../core/reports/store.ts';
 import type { ValidationReport } from '../../core/validation/report-schema.ts';
 import { validate } from '../../core/validation/validate.ts';
 import { openDatabase, withDatabaseOptions } from '../database.ts';
 import { EXIT } from '../errors.ts';
 import type { CliIo } from '../output.ts';
 
-const segment = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, . _ - only');
+const segment = pathSegment();
 
 const validateOptions = z.object({
   databaseUrl: z.string().min(1).optional(),
@@ -25,9 +27,7 @@ const validateOptions = z.object({
 });
 
 /** A run id people can sort and read: run-20261125-071502. */
-export function newRunId(now = new Date()): string {
-  return `run-${now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`;
-}
+export const newRunId = (now = new Date()) => timestampedRunId('run', now);
 
 export function registerValidateCommand(program: Command, io: CliIo): void {
   withDatabaseOptions(program.command('validate'))

@@ -1,4 +1,8 @@
-import { companySourcesCtes } from '../mapping/record-sources.ts';
+import {
+  companySourcesCtes,
+  recordAssignmentExistsSql,
+  recordCompanySql,
+} from '../mapping/record-sources.ts';
 import { ROLE_MAPPINGS, type RoleMapping, trimmedNameSql } from '../mapping/roles.ts';
 import { CLIENT_PROFILE_FIELDS } from '../schema/unified.sql.ts';
 import type { SqlSession } from '../sql/types.ts';
@@ -29,13 +33,6 @@ export const COMPANY_COUNT_KEYS = [
 
 const RECORD_CONTEXT_TYPES = ROLE_MAPPINGS.map((r) => `'${r.recordContextType}'`).join(', ');
 
-/** Existing record assignment of the legacy row `legacyIdSql` of `role`, if any. */
-function existingAssignmentSql(role: RoleMapping, legacyIdSql: string): string {
-  return `SELECT a.company_id FROM company_role_assignments a
-            JOIN company_roles r ON r.role_id = a.role_id AND r.role_code = '${role.code}'
-           WHERE a.context_type = '${role.recordContextType}' AND a.context_id = ${legacyIdSql}`;
-}
-
 /** The chunk's legacy rows of one role table, with the values R2/R3 read from them. */
 function chunkCte(role: RoleMapping): string {
   return `chunk AS (
@@ -46,7 +43,7 @@ function chunkCte(role: RoleMapping): string {
   ),
   unassigned AS (
     SELECT c.* FROM chunk c
-     WHERE c.name <> '' AND NOT EXISTS (${existingAssignmentSql(role, 'c.legacy_id')})
+     WHERE c.name <> '' AND NOT ${recordAssignmentExistsSql(role, 'c.legacy_id')}
   )`;
 }
 
@@ -212,7 +209,7 @@ const PLANNED_RECORDS_CTE = `planned AS (
     ) => `SELECT ${order} AS role_order, '${role.code}' AS role, '${role.legacyTable}' AS legacy_table,
            l.${role.idColumn} AS legacy_id, ${trimmedNameSql(`l.${role.nameColumn}`)} AS name,
            ${role.companyTypeSql} AS company_type, l.notes,
-           (${existingAssignmentSql(role, `l.${role.idColumn}`)} ORDER BY a.assignment_id LIMIT 1) AS assigned_company
+           ${recordCompanySql(role, `l.${role.idColumn}`)} AS assigned_company
       FROM ${role.legacyTable} l`,
   ).join('\n    UNION ALL\n    ')}
 ),

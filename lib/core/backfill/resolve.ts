@@ -1,3 +1,4 @@
+import { recordCompanySql } from '../mapping/record-sources.ts';
 import { type RoleMapping, trimmedNameSql } from '../mapping/roles.ts';
 
 /**
@@ -13,17 +14,10 @@ import { type RoleMapping, trimmedNameSql } from '../mapping/roles.ts';
  */
 export type ResolveMode = 'live' | 'dry';
 
-function assignedCompanySql(role: RoleMapping, entityIdSql: string): string {
-  return `(SELECT a.company_id FROM company_role_assignments a
-             JOIN company_roles r ON r.role_id = a.role_id AND r.role_code = '${role.code}'
-            WHERE a.context_type = '${role.recordContextType}' AND a.context_id = ${entityIdSql}
-            ORDER BY a.assignment_id LIMIT 1)`;
-}
-
 export function companyKeySql(role: RoleMapping, entityIdSql: string, mode: ResolveMode): string {
-  if (mode === 'live') return `(${assignedCompanySql(role, entityIdSql)})::text`;
+  if (mode === 'live') return `(${recordCompanySql(role, entityIdSql)})::text`;
   const name = trimmedNameSql(`e.${role.nameColumn}`);
-  return `coalesce('c:' || ${assignedCompanySql(role, entityIdSql)},
+  return `coalesce('c:' || ${recordCompanySql(role, entityIdSql)},
             (SELECT CASE WHEN ${name} = '' THEN NULL ELSE coalesce('c:' || co.company_id, 'n:' || ${name}) END
                FROM ${role.legacyTable} e LEFT JOIN companies co ON co.company_name = ${name}
               WHERE e.${role.idColumn} = ${entityIdSql}))`;

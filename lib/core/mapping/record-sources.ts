@@ -6,6 +6,21 @@ import { ROLE_MAPPINGS, type RoleMapping } from './roles.ts';
  * they agree on which record a company's fields come from.
  */
 
+const recordAssignmentsOf = (role: RoleMapping, legacyIdSql: string) =>
+  `FROM company_role_assignments a
+     JOIN company_roles r ON r.role_id = a.role_id AND r.role_code = '${role.code}'
+    WHERE a.context_type = '${role.recordContextType}' AND a.context_id = ${legacyIdSql}`;
+
+/** True when the legacy row `legacyIdSql` of `role` has its record assignment. */
+export function recordAssignmentExistsSql(role: RoleMapping, legacyIdSql: string): string {
+  return `EXISTS (SELECT 1 ${recordAssignmentsOf(role, legacyIdSql)})`;
+}
+
+/** The company that row's record assignment points at (the lowest assignment id if several); NULL when none. */
+export function recordCompanySql(role: RoleMapping, legacyIdSql: string): string {
+  return `(SELECT a.company_id ${recordAssignmentsOf(role, legacyIdSql)} ORDER BY a.assignment_id LIMIT 1)`;
+}
+
 /** Existing record assignments of `role` whose context_id is `legacyIdSql` (alias `a`, role alias `r`). */
 export function recordAssignmentJoin(role: RoleMapping, legacyIdSql: string, extraCondition = ''): string {
   return `JOIN company_role_assignments a ON a.context_id = ${legacyIdSql}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BACKFILL_STEPS, backfillCursorSchema } from '../backfill/contract.ts';
+import { pathSegment } from '../reports/store.ts';
 
 /**
  * What flows between the states of the migration state machine. Every Task's event and result has a
@@ -7,9 +8,7 @@ import { BACKFILL_STEPS, backfillCursorSchema } from '../backfill/contract.ts';
  * details go to the report store.
  */
 
-const segment = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/, 'must be letters, digits, . _ - (at most 80)');
+const segment = pathSegment(80);
 
 /** The execution's input, as an operator starts it. */
 export const executionInputSchema = z

@@ -3,14 +3,16 @@ import { ROLE_MAPPINGS, type RoleMapping, trimmedNameSql } from '../mapping/role
 import { publishReport, readReport } from '../reports/publish.ts';
 import { renderValidationHtml, renderValidationMarkdown } from '../reports/render-validation.ts';
 import type { ReportStore } from '../reports/store.ts';
+import { pathSegment } from '../reports/store.ts';
 import { requireSchemas } from '../schema/introspect.ts';
 import { COMPANY_LIST_SQL, NETWORK_SQL } from '../smoke/smoke.ts';
 import { type SqlClient, type SqlParams, sqlParam } from '../sql/types.ts';
 import { ROLE_KEYS } from '../validation/report-schema.ts';
 import { validate } from '../validation/validate.ts';
+import { timestampedRunId } from './run-id.ts';
 import type { PipelineDeps } from './steps.ts';
 
-const stageSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/, 'letters, digits, . _ - only');
+const stageSchema = pathSegment(80);
 
 /**
  * What EventBridge Scheduler sends the daily check: the stage it runs for. `since` (ISO 8601) overrides
@@ -115,11 +117,6 @@ export interface MonitorOptions {
   /** Overrides the last check's time (and the event's `since`); null checks everything. */
   since?: Date | null;
   sampleSize?: number;
-}
-
-/** A check id people can sort: monitor-20261125-060000. */
-function monitorRunId(now: Date): string {
-  return `monitor-${now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`;
 }
 
 const MONITOR_KEY = /^[^/]+\/monitor-[^/]+\/monitor\.json$/;
@@ -248,7 +245,7 @@ export async function monitorCheck(
   const event = monitorEventSchema.parse(rawEvent);
   const { stage } = event;
   const now = deps.now?.() ?? new Date();
-  const runId = monitorRunId(now);
+  const runId = timestampedRunId('monitor', now);
   const sampleSize = options.sampleSize ?? 20;
   const statementsBefore = deps.sql.statementsIssued;
 

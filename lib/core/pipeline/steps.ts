@@ -9,7 +9,7 @@ import {
 import { diffValidationReports, renderDiffHtml, renderDiffMarkdown } from '../reports/diff.ts';
 import { publishReport, readReport } from '../reports/publish.ts';
 import { renderValidationHtml, renderValidationMarkdown } from '../reports/render-validation.ts';
-import { type ReportStore, reportKey } from '../reports/store.ts';
+import { pathSegment, type ReportStore, reportKey } from '../reports/store.ts';
 import { requireSchemas } from '../schema/introspect.ts';
 import { runSmokeChecks } from '../smoke/smoke.ts';
 import type { SqlClient } from '../sql/types.ts';
@@ -309,7 +309,7 @@ export async function failureStep(deps: PipelineDeps, rawEvent: unknown) {
   >;
   const run = runContextSchema.safeParse(state.run);
   const rawStage = run.success ? run.data.stage : typeof state.stage === 'string' ? state.stage : 'unknown';
-  const safeStage = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/.test(rawStage) ? rawStage : 'unknown';
+  const safeStage = pathSegment(80).safeParse(rawStage).success ? rawStage : 'unknown';
   const report = {
     kind: 'failure',
     schemaVersion: 1,

@@ -12,10 +12,20 @@ export const CONTENT_TYPES: Record<ReportFormat, string> = {
   html: 'text/html; charset=utf-8',
 };
 
-/** One path segment: no slashes, no dot-dot, nothing a shell or S3 console would trip on. */
-const segment = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be letters, digits, . _ - (not starting with . _ -)');
+/**
+ * One path segment — a stage, a run id, a report name: no slashes, no dot-dot, nothing a shell or the S3
+ * console would trip on. Stages and run ids keep to 80 characters (Step Functions' execution-name limit).
+ */
+export function pathSegment(maxLength = 128) {
+  return z
+    .string()
+    .regex(
+      new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,${maxLength - 1}}$`),
+      'must be letters, digits, . _ - (not starting with . _ -)',
+    );
+}
+
+const segment = pathSegment();
 
 export const reportKeySchema = z.object({ stage: segment, runId: segment, name: segment });
 export type ReportKey = z.infer<typeof reportKeySchema>;

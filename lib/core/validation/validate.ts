@@ -1,4 +1,8 @@
-import { companySourcesCtes } from '../mapping/record-sources.ts';
+import {
+  companySourcesCtes,
+  recordAssignmentExistsSql,
+  recordCompanySql,
+} from '../mapping/record-sources.ts';
 import { ROLE_MAPPINGS, type RoleMapping, trimmedNameSql } from '../mapping/roles.ts';
 import { requireSchemas } from '../schema/introspect.ts';
 import type { SqlClient } from '../sql/types.ts';
@@ -35,17 +39,6 @@ export interface ValidateOptions {
 type Json = string | number | boolean | null;
 type JsonRow = Record<string, Json>;
 
-const existingRecordAssignment = (role: RoleMapping, legacyIdSql: string) =>
-  `EXISTS (SELECT 1 FROM company_role_assignments a JOIN company_roles r ON r.role_id = a.role_id
-            WHERE r.role_code = '${role.code}' AND a.context_type = '${role.recordContextType}'
-              AND a.context_id = ${legacyIdSql})`;
-
-/** The company a legacy entity's record assignment points at (lowest assignment id if several). */
-const entityCompany = (role: RoleMapping, entityIdSql: string) =>
-  `(SELECT a.company_id FROM company_role_assignments a JOIN company_roles r ON r.role_id = a.role_id
-     WHERE r.role_code = '${role.code}' AND a.context_type = '${role.recordContextType}'
-       AND a.context_id = ${entityIdSql} ORDER BY a.assignment_id LIMIT 1)`;
-
 /** V1, V2, V8: one row per role. */
 function companyRecordsSql(): string {
   return ROLE_MAPPINGS.map((role) => {
@@ -53,9 +46,9 @@ function companyRecordsSql(): string {
     const name = trimmedNameSql(`l.${role.nameColumn}`);
     return `SELECT '${role.code}' AS role,
       (SELECT count(*) FROM ${role.legacyTable})::int8 AS total,
-      (SELECT count(*) FROM ${role.legacyTable} l WHERE ${existingRecordAssignment(role, id)})::int8 AS mapped,
+      (SELECT count(*) FROM ${role.legacyTable} l WHERE ${recordAssignmentExistsSql(role, id)})::int8 AS mapped,
       (SELECT json_agg(s) FROM (SELECT ${id} AS id, l.${role.nameColumn} AS name FROM ${role.legacyTable} l
-         WHERE NOT ${existingRecordAssignment(role, id)} ORDER BY ${id} LIMIT :sample) AS s) AS missing_sample,
+         WHERE NOT ${recordAssignmentExistsSql(role, id)} ORDER BY ${id} LIMIT :sample) AS s) AS missing_sample,
       (SELECT count(*) FROM company_role_assignments a
         WHERE a.context_type = '${role.recordContextType}'
           AND EXISTS (SELECT 1 FROM ${role.legacyTable} l WHERE ${id} = a.context_id))::int8 AS assignments,
@@ -63,7 +56,7 @@ function companyRecordsSql(): string {
         WHERE a.context_type = '${role.recordContextType}'
           AND NOT EXISTS (SELECT 1 FROM ${role.legacyTable} l WHERE ${id} = a.context_id))::int8 AS stale,
       (SELECT count(*) FROM ${role.legacyTable} l
-        WHERE ${name} <> '' AND NOT ${existingRecordAssignment(role, id)})::int8 AS missing_named,
+        WHERE ${name} <> '' AND NOT ${recordAssignmentExistsSql(role, id)})::int8 AS missing_named,
       (SELECT count(*) FROM ${role.legacyTable} l WHERE ${name} = '')::int8 AS blank,
       (SELECT json_agg(s) FROM (SELECT '${role.legacyTable}' AS "table", ${id} AS id FROM ${role.legacyTable} l
          WHERE ${name} = '' ORDER BY ${id} LIMIT :sample) AS s) AS blank_sample`;
@@ -94,7 +87,7 @@ function projectLinksSql(): string {
               FROM ${role.projectLinkTable} l
               LEFT JOIN company_roles r ON r.role_code = '${role.code}'
               LEFT JOIN company_role_assignments pa
-                     ON pa.company_id = ${entityCompany(role, entity)} AND pa.role_id = r.role_id
+                     ON pa.company_id = ${recordCompanySql(role, entity)} AND pa.role_id = r.role_id
                     AND pa.context_type = 'Project' AND pa.context_id = l.project_id) AS x`;
   }).join('\nUNION ALL\n');
 }
@@ -111,7 +104,7 @@ function personnelLinksSql(titleColumn: string): string {
              EXISTS (SELECT 1 FROM personnel p WHERE p.personnel_id = l.personnel_id) AS person_exists,
              ${byType((role) => `EXISTS (SELECT 1 FROM ${role.legacyTable} e WHERE e.${role.idColumn} = l.entity_id)`, 'false')}
                AS entity_exists,
-             ${byType((role) => entityCompany(role, 'l.entity_id'), 'NULL::int')} AS company_id
+             ${byType((role) => recordCompanySql(role, 'l.entity_id'), 'NULL::int')} AS company_id
         FROM personnel_entity_relationships l)
     SELECT count(*) FILTER (WHERE in_scope)::int8 AS total,
            count(*) FILTER (WHERE in_scope AND person_exists AND entity_exists AND EXISTS (
