@@ -1,3 +1,4 @@
+import { journalCte, journalReturning } from '../journal/schema.ts';
 import {
   companySourcesCtes,
   recordAssignmentExistsSql,
@@ -7,7 +8,7 @@ import { ROLE_MAPPINGS, type RoleMapping, trimmedNameSql } from '../mapping/role
 import { CLIENT_PROFILE_FIELDS } from '../schema/unified.sql.ts';
 import type { SqlSession } from '../sql/types.ts';
 import type { BackfillPhase, BackfillStepDefinition, StepOutcome } from './driver.ts';
-import { countAndSample, legacyChunkBounds, rowCount } from './sql-helpers.ts';
+import { countAndSample, legacyChunkBounds, rowCount, writtenCount } from './sql-helpers.ts';
 
 /**
  * Step 1: roles (R1), one company per legacy company record through its record assignment (R2), the
@@ -52,8 +53,9 @@ function recordPhase(role: RoleMapping): BackfillPhase {
     label: role.legacyTable,
     countRows: (sql) => rowCount(sql, role.legacyTable),
     nextChunk: (tx, after, limit) => legacyChunkBounds(tx, role.legacyTable, role.idColumn, after, limit),
-    async applyChunk(tx, after, upto, sampleSize) {
+    async applyChunk(tx, { after, upto, sampleSize, journal }) {
       const range = { after, upto };
+      const params = { ...range, ...journal };
       const unmigratable = await countAndSample(
         tx,
         `SELECT '${role.legacyTable}' AS "table", l.${role.idColumn} AS id
@@ -70,41 +72,53 @@ function recordPhase(role: RoleMapping): BackfillPhase {
            SELECT DISTINCT ON (u.name) u.* FROM unassigned u
             WHERE NOT EXISTS (SELECT 1 FROM companies co WHERE co.company_name = u.name)
             ORDER BY u.name, u.legacy_id
-         )
-         INSERT INTO companies (company_name, company_type, notes, is_mpr_client, is_internal)
-         SELECT name, company_type, notes, ${role.code === 'client'}, false FROM creating ORDER BY legacy_id
-         ON CONFLICT (company_name) DO NOTHING
-         RETURNING company_id`,
-        range,
+         ),
+         written AS (
+           INSERT INTO companies AS t (company_name, company_type, notes, is_mpr_client, is_internal)
+           SELECT name, company_type, notes, ${role.code === 'client'}, false FROM creating ORDER BY legacy_id
+           ON CONFLICT (company_name) DO NOTHING
+           RETURNING ${journalReturning('companies', 't', 'insert')}),
+         ${journalCte('written', 'companies')}
+         SELECT count(*)::int AS n FROM written`,
+        params,
       );
       const inserted = await tx.query(
-        `WITH ${chunkCte(role)}
-         INSERT INTO company_role_assignments (company_id, role_id, context_type, context_id, is_primary, is_confidential)
-         SELECT co.company_id, r.role_id, '${role.recordContextType}', u.legacy_id, true, false
-           FROM unassigned u
-           JOIN companies co ON co.company_name = u.name
-           JOIN company_roles r ON r.role_code = '${role.code}'
-          ORDER BY u.legacy_id
-         ON CONFLICT (company_id, role_id, context_type, context_id) DO NOTHING
-         RETURNING assignment_id`,
-        range,
+        `WITH ${chunkCte(role)},
+         written AS (
+           INSERT INTO company_role_assignments AS t
+                  (company_id, role_id, context_type, context_id, is_primary, is_confidential)
+           SELECT co.company_id, r.role_id, '${role.recordContextType}', u.legacy_id, true, false
+             FROM unassigned u
+             JOIN companies co ON co.company_name = u.name
+             JOIN company_roles r ON r.role_code = '${role.code}'
+            ORDER BY u.legacy_id
+           ON CONFLICT (company_id, role_id, context_type, context_id) DO NOTHING
+           RETURNING ${journalReturning('company_role_assignments', 't', 'insert')}),
+         ${journalCte('written', 'company_role_assignments')}
+         SELECT count(*)::int AS n FROM written`,
+        params,
       );
       const madePrimary = await tx.query(
-        `UPDATE company_role_assignments a SET is_primary = true, modified_date = now()
-           FROM company_roles r, ${role.legacyTable} l
-          WHERE r.role_id = a.role_id AND r.role_code = '${role.code}'
-            AND a.context_type = '${role.recordContextType}' AND a.context_id = l.${role.idColumn}
-            AND l.${role.idColumn} > :after AND l.${role.idColumn} <= :upto
-            AND NOT a.is_primary
-         RETURNING a.assignment_id`,
-        range,
+        `WITH written AS (
+           UPDATE company_role_assignments a SET is_primary = true, modified_date = now()
+             FROM company_roles r, ${role.legacyTable} l, company_role_assignments prev
+            WHERE r.role_id = a.role_id AND r.role_code = '${role.code}'
+              AND a.context_type = '${role.recordContextType}' AND a.context_id = l.${role.idColumn}
+              AND l.${role.idColumn} > :after AND l.${role.idColumn} <= :upto
+              AND NOT a.is_primary AND prev.assignment_id = a.assignment_id
+           RETURNING ${journalReturning('company_role_assignments', 'a', { beforeAlias: 'prev' })}),
+         ${journalCte('written', 'company_role_assignments')}
+         SELECT count(*)::int AS n FROM written`,
+        params,
       );
+      const createdCount = writtenCount(created);
+      const insertedCount = writtenCount(inserted);
       return {
         counts: {
-          companiesCreated: created.rowsAffected,
-          recordAssignmentsInserted: inserted.rowsAffected,
-          companiesReused: inserted.rowsAffected - created.rowsAffected,
-          recordAssignmentsUpdated: madePrimary.rowsAffected,
+          companiesCreated: createdCount,
+          recordAssignmentsInserted: insertedCount,
+          companiesReused: insertedCount - createdCount,
+          recordAssignmentsUpdated: writtenCount(madePrimary),
         },
         unmigratable,
       };
@@ -149,35 +163,50 @@ const syncPhase: BackfillPhase = {
     const row = rows[0];
     return row && row.upto !== null ? { upto: Number(row.upto), rows: row.rows } : null;
   },
-  async applyChunk(tx, after, upto, sampleSize) {
+  async applyChunk(tx, { after, upto, sampleSize, journal }) {
     const range = { after, upto };
+    const params = { ...range, ...journal };
     const updated = await tx.query(
-      `WITH ${assignedSourcesCte()}
-       UPDATE companies co
-          SET company_type = w.company_type, notes = w.notes,
-              is_mpr_client = co.is_mpr_client OR f.any_client, modified_date = now()
-         FROM winners w JOIN flags f ON f.company_key = w.company_key
-        WHERE co.company_id = w.company_key
-          AND (co.company_type IS DISTINCT FROM w.company_type OR co.notes IS DISTINCT FROM w.notes
-               OR (f.any_client AND NOT co.is_mpr_client))
-       RETURNING co.company_id`,
-      range,
+      `WITH ${assignedSourcesCte()},
+       written AS (
+         UPDATE companies co
+            SET company_type = w.company_type, notes = w.notes,
+                is_mpr_client = co.is_mpr_client OR f.any_client, modified_date = now()
+           FROM winners w JOIN flags f ON f.company_key = w.company_key, companies prev
+          WHERE co.company_id = w.company_key AND prev.company_id = co.company_id
+            AND (co.company_type IS DISTINCT FROM w.company_type OR co.notes IS DISTINCT FROM w.notes
+                 OR (f.any_client AND NOT co.is_mpr_client))
+         RETURNING ${journalReturning('companies', 'co', { beforeAlias: 'prev' })}),
+       ${journalCte('written', 'companies')}
+       SELECT count(*)::int AS n FROM written`,
+      params,
     );
-    const profiles = await tx.query<{ inserted: boolean }>(
+    const profiles = await tx.query<{ inserted: number; updated: number }>(
       `WITH profile_sources AS (
          SELECT DISTINCT ON (a.company_id) a.company_id, l.*
            FROM company_role_assignments a
            JOIN company_roles r ON r.role_id = a.role_id AND r.role_code = 'client'
            JOIN clients l ON l.client_id = a.context_id
           WHERE a.context_type = 'ClientRecord' AND a.company_id > :after AND a.company_id <= :upto
-          ORDER BY a.company_id, l.client_id)
-       INSERT INTO client_profiles (company_id, ${profileColumns})
-       SELECT company_id, ${profileColumns} FROM profile_sources
-       ON CONFLICT (company_id) DO UPDATE
-          SET ${CLIENT_PROFILE_FIELDS.map((f) => `${f} = EXCLUDED.${f}`).join(', ')}, modified_date = now()
-        WHERE ${profileDiffers('client_profiles', 'EXCLUDED')}
-       RETURNING (xmax = 0) AS inserted`,
-      range,
+          ORDER BY a.company_id, l.client_id),
+       previous AS (
+         SELECT p.* FROM client_profiles p WHERE p.company_id IN (SELECT company_id FROM profile_sources)),
+       upserted AS (
+         INSERT INTO client_profiles AS t (company_id, ${profileColumns})
+         SELECT company_id, ${profileColumns} FROM profile_sources
+         ON CONFLICT (company_id) DO UPDATE
+            SET ${CLIENT_PROFILE_FIELDS.map((f) => `${f} = EXCLUDED.${f}`).join(', ')}, modified_date = now()
+          WHERE ${profileDiffers('t', 'EXCLUDED')}
+         RETURNING t.company_id, (t.xmax = 0) AS inserted, md5(to_jsonb(t)::text) AS after_hash),
+       written AS (
+         SELECT u.company_id::int8 AS row_key, CASE WHEN u.inserted THEN 'insert' ELSE 'update' END AS op,
+                u.after_hash, CASE WHEN u.inserted THEN NULL ELSE to_jsonb(p) END AS before
+           FROM upserted u LEFT JOIN previous p ON p.company_id = u.company_id),
+       ${journalCte('written', 'client_profiles')}
+       SELECT count(*) FILTER (WHERE op = 'insert')::int AS inserted,
+              count(*) FILTER (WHERE op = 'update')::int AS updated
+         FROM written`,
+      params,
     );
     const conflicts = await countAndSample(
       tx,
@@ -185,12 +214,11 @@ const syncPhase: BackfillPhase = {
       range,
       sampleSize,
     );
-    const profilesInserted = profiles.rows.filter((r) => r.inserted).length;
     return {
       counts: {
-        companiesUpdated: updated.rowsAffected,
-        clientProfilesInserted: profilesInserted,
-        clientProfilesUpdated: profiles.rows.length - profilesInserted,
+        companiesUpdated: writtenCount(updated),
+        clientProfilesInserted: profiles.rows[0]?.inserted ?? 0,
+        clientProfilesUpdated: profiles.rows[0]?.updated ?? 0,
       },
       conflicts,
     };
@@ -324,24 +352,28 @@ function liveConflictSample(sample: StepOutcome['conflicts']) {
 export const companiesStep: BackfillStepDefinition = {
   step: 'companies',
   countKeys: COMPANY_COUNT_KEYS,
-  async prepare(sql) {
+  async prepare(sql, journal) {
     const created = await sql.query(
-      `INSERT INTO company_roles (role_code, role_label, is_active)
-       SELECT v.code, v.label, true
-         FROM (VALUES ${ROLE_MAPPINGS.map((r, i) => `(${i}, '${r.code}', '${r.label}')`).join(', ')}) AS v(ord, code, label)
-        WHERE NOT EXISTS (SELECT 1 FROM company_roles r WHERE r.role_code = v.code)
-        ORDER BY v.ord
-       ON CONFLICT (role_code) DO NOTHING
-       RETURNING role_id`,
+      `WITH written AS (
+         INSERT INTO company_roles AS t (role_code, role_label, is_active)
+         SELECT v.code, v.label, true
+           FROM (VALUES ${ROLE_MAPPINGS.map((r, i) => `(${i}, '${r.code}', '${r.label}')`).join(', ')}) AS v(ord, code, label)
+          WHERE NOT EXISTS (SELECT 1 FROM company_roles r WHERE r.role_code = v.code)
+          ORDER BY v.ord
+         ON CONFLICT (role_code) DO NOTHING
+         RETURNING ${journalReturning('company_roles', 't', 'insert')}),
+       ${journalCte('written', 'company_roles')}
+       SELECT count(*)::int AS n FROM written`,
+      { ...journal },
     );
-    return { counts: { rolesCreated: created.rowsAffected } };
+    return { counts: { rolesCreated: writtenCount(created) } };
   },
   async phases() {
     const records = ROLE_MAPPINGS.map(recordPhase);
     const sync: BackfillPhase = {
       ...syncPhase,
-      async applyChunk(tx, after, upto, sampleSize) {
-        const outcome = await syncPhase.applyChunk(tx, after, upto, sampleSize);
+      async applyChunk(tx, chunk) {
+        const outcome = await syncPhase.applyChunk(tx, chunk);
         return { ...outcome, conflicts: liveConflictSample(outcome.conflicts) };
       },
     };

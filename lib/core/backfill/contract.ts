@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pathSegment } from '../reports/store.ts';
 
 /** The three backfill steps, in the order a migration runs them. */
 export const BACKFILL_STEPS = ['companies', 'personnel', 'projects'] as const;
@@ -15,6 +16,11 @@ export const backfillCursorSchema = z.object({
 export type BackfillCursor = z.infer<typeof backfillCursorSchema>;
 
 export const backfillRequestSchema = z.object({
+  /**
+   * The run the journal files this call's writes under (what `undo` reverses). Absent: the call makes
+   * up one and returns it; pass it on to later calls of the same run.
+   */
+  runId: pathSegment(80).optional(),
   /** null or absent: start from the beginning. */
   cursor: backfillCursorSchema.nullable().default(null),
   /** Legacy rows per chunk (one transaction each). */
@@ -39,6 +45,8 @@ export type Sample = z.infer<typeof sampleSchema>;
 
 export const backfillResultSchema = z.object({
   step: z.enum(BACKFILL_STEPS),
+  /** The run the writes are journaled under; null for a dry run, which writes nothing. */
+  runId: z.string().nullable(),
   dryRun: z.boolean(),
   done: z.boolean(),
   cursor: backfillCursorSchema.nullable(),

@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { ensureJournal, type JournalTag, registerRun } from '../journal/schema.ts';
+import { timestampedRunId } from '../pipeline/run-id.ts';
 import type { SqlClient, SqlSession } from '../sql/types.ts';
 import {
   type BackfillOptions,
@@ -18,6 +21,14 @@ export interface StepOutcome {
   unmigratable?: Sample;
 }
 
+/** The key range one chunk covers, and what its writes are journaled under. */
+export interface ChunkContext {
+  after: number;
+  upto: number;
+  sampleSize: number;
+  journal: JournalTag;
+}
+
 /** One pass over one key range: a legacy table by its primary key, or companies by company_id. */
 export interface BackfillPhase {
   /** Shown in progress displays: the table being read. */
@@ -26,16 +37,19 @@ export interface BackfillPhase {
   countRows(sql: SqlSession): Promise<number>;
   /** The last key of the next chunk after `after`, and how many rows it holds; null when none are left. */
   nextChunk(tx: SqlSession, after: number, limit: number): Promise<{ upto: number; rows: number } | null>;
-  /** Does the chunk's work, all inside `tx`; a constant number of statements whatever the chunk holds. */
-  applyChunk(tx: SqlSession, after: number, upto: number, sampleSize: number): Promise<StepOutcome>;
+  /**
+   * Does the chunk's work, all inside `tx`, journaling every row it writes in the same statement; a
+   * constant number of statements whatever the chunk holds.
+   */
+  applyChunk(tx: SqlSession, chunk: ChunkContext): Promise<StepOutcome>;
 }
 
 export interface BackfillStepDefinition {
   step: BackfillStep;
   /** Counts every call reports, zero when nothing happened (so results always have the same shape). */
   countKeys: readonly string[];
-  /** Runs once per live call before the chunks (e.g. creating missing roles); idempotent. */
-  prepare?(sql: SqlClient): Promise<StepOutcome>;
+  /** Runs once per live call before the chunks (e.g. creating missing roles); idempotent, journaled. */
+  prepare?(sql: SqlClient, journal: JournalTag): Promise<StepOutcome>;
   phases(sql: SqlSession): Promise<BackfillPhase[]>;
   /** The dry run: the exact numbers a live run would report, read-only. */
   predict(sql: SqlSession, sampleSize: number): Promise<StepOutcome>;
@@ -81,12 +95,18 @@ export async function runBackfillStep(
   const result = emptyResult(definition, options);
 
   if (options.dryRun) {
+    result.runId = null;
     add(result, await definition.predict(sql, options.sampleSize), options.sampleSize);
     result.done = true;
     return finish(result, sql, statementsBefore, now() - started);
   }
 
-  if (definition.prepare) add(result, await definition.prepare(sql), options.sampleSize);
+  const runId = options.runId ?? adHocRunId(new Date(started));
+  result.runId = runId;
+  const journal: JournalTag = { journal_run_id: runId, journal_step: definition.step };
+  await ensureJournal(sql);
+  await registerRun(sql, runId);
+  if (definition.prepare) add(result, await definition.prepare(sql, journal), options.sampleSize);
   const phases = await definition.phases(sql);
   let cursor = options.cursor ?? { phase: 0, after: PHASE_START };
   // Totals are estimates made up front; a phase's own is counted again when it starts, because earlier
@@ -103,7 +123,12 @@ export async function runBackfillStep(
     const chunk = await sql.transaction(async (tx) => {
       const bounds = await phase.nextChunk(tx, cursor.after, options.chunkSize);
       if (!bounds) return null;
-      const outcome = await phase.applyChunk(tx, cursor.after, bounds.upto, options.sampleSize);
+      const outcome = await phase.applyChunk(tx, {
+        after: cursor.after,
+        upto: bounds.upto,
+        sampleSize: options.sampleSize,
+        journal,
+      });
       return { bounds, outcome };
     });
     if (!chunk) {
@@ -136,9 +161,15 @@ export async function runBackfillStep(
   return finish(result, sql, statementsBefore, now() - started);
 }
 
+/** A run id for a backfill called outside a run: readable, and unique even within one second. */
+function adHocRunId(now: Date): string {
+  return `${timestampedRunId('backfill', now)}-${randomBytes(3).toString('hex')}`;
+}
+
 function emptyResult(definition: BackfillStepDefinition, options: BackfillOptions): BackfillResult {
   return {
     step: definition.step,
+    runId: options.runId ?? null,
     dryRun: options.dryRun,
     done: false,
     cursor: options.cursor,

@@ -53,10 +53,12 @@ export async function runBackfillToEnd(
 ): Promise<BackfillResult> {
   const results: BackfillResult[] = [];
   let cursor = request.cursor ?? null;
+  let runId = request.runId;
   do {
-    const result = await STEP_RUNNERS[step](sql, { ...request, cursor }, hooks);
+    const result = await STEP_RUNNERS[step](sql, { ...request, cursor, ...(runId ? { runId } : {}) }, hooks);
     results.push(result);
     cursor = result.cursor;
+    runId = result.runId ?? undefined;
     if (result.done) break;
   } while (cursor);
   return combineResults(results, request.sampleSize ?? 20);

@@ -1,3 +1,4 @@
+import { journalCte, journalReturning } from '../journal/schema.ts';
 import { ROLE_MAPPINGS } from '../mapping/roles.ts';
 import { requireSchemas } from '../schema/introspect.ts';
 import type { PersonnelTitleColumn } from '../schema/legacy.sql.ts';
@@ -113,7 +114,7 @@ function personnelPhase(title: PersonnelTitleColumn): BackfillPhase {
     label: TABLE,
     countRows: (sql) => rowCount(sql, TABLE),
     nextChunk: (tx, after, limit) => legacyChunkBounds(tx, TABLE, 'relationship_id', after, limit),
-    async applyChunk(tx, after, upto, sampleSize) {
+    async applyChunk(tx, { after, upto, sampleSize, journal }) {
       const range = { after, upto };
       // No unique constraint guards a NULL title, so an application insert in flight could slip past the
       // NOT EXISTS check. Holding the table against writers for this chunk (milliseconds) closes that gap;
@@ -123,17 +124,20 @@ function personnelPhase(title: PersonnelTitleColumn): BackfillPhase {
       const { rows } = await tx.query<{ inserted: number; updated: number }>(
         `WITH ${linkCtes(title, 'live')},
          inserted AS (
-           INSERT INTO person_company_affiliations (person_id, company_id, title, notes, is_primary)
+           INSERT INTO person_company_affiliations AS t (person_id, company_id, title, notes, is_primary)
            SELECT personnel_id, company_id, title, notes, false FROM decided WHERE existing = 0 ORDER BY first_id
-           RETURNING 1),
+           RETURNING ${journalReturning('person_company_affiliations', 't', 'insert')}),
+         ${journalCte('inserted', 'person_company_affiliations')},
          updated AS (
            UPDATE person_company_affiliations f SET notes = d.notes, modified_date = now()
-             FROM decided d
+             FROM decided d, person_company_affiliations prev
             WHERE f.person_id = d.personnel_id AND f.company_id = d.company_id
               AND f.title IS NOT DISTINCT FROM d.title AND f.notes IS DISTINCT FROM d.notes
-           RETURNING 1)
+              AND prev.affiliation_id = f.affiliation_id
+           RETURNING ${journalReturning('person_company_affiliations', 'f', { beforeAlias: 'prev' })}),
+         ${journalCte('updated', 'person_company_affiliations')}
          SELECT (SELECT count(*) FROM inserted)::int AS inserted, (SELECT count(*) FROM updated)::int AS updated`,
-        range,
+        { ...range, ...journal },
       );
       const links = await linkCounts(tx, title, 'live', range);
       const orphans = await countAndSample(tx, orphanSampleSql(title, 'live'), range, sampleSize);

@@ -1,3 +1,4 @@
+import { journalCte, journalReturning } from '../journal/schema.ts';
 import { ROLE_MAPPINGS, type RoleMapping } from '../mapping/roles.ts';
 import type { SqlSession } from '../sql/types.ts';
 import type { BackfillPhase, BackfillStepDefinition, StepOutcome } from './driver.ts';
@@ -90,27 +91,30 @@ function projectPhase(role: RoleMapping): BackfillPhase {
     label: table,
     countRows: (sql) => rowCount(sql, table),
     nextChunk: (tx, after, limit) => legacyChunkBounds(tx, table, 'relationship_id', after, limit),
-    async applyChunk(tx, after, upto, sampleSize) {
+    async applyChunk(tx, { after, upto, sampleSize, journal }) {
       const range = { after, upto };
       const { rows } = await tx.query<{ inserted: number; updated: number }>(
         `WITH ${linkCtes(role, 'live')},
          inserted AS (
-           INSERT INTO company_role_assignments
+           INSERT INTO company_role_assignments AS t
                   (company_id, role_id, context_type, context_id, is_primary, is_confidential, notes)
            SELECT d.company_id, r.role_id, 'Project', d.project_id, false, d.confidential, d.notes
              FROM decided d JOIN company_roles r ON r.role_code = '${role.code}'
             WHERE d.assignment_id IS NULL
             ORDER BY d.first_id
            ON CONFLICT (company_id, role_id, context_type, context_id) DO NOTHING
-           RETURNING 1),
+           RETURNING ${journalReturning('company_role_assignments', 't', 'insert')}),
+         ${journalCte('inserted', 'company_role_assignments')},
          updated AS (
            UPDATE company_role_assignments a
               SET is_confidential = a.is_confidential OR d.confidential, notes = d.notes, modified_date = now()
-             FROM decided d
+             FROM decided d, company_role_assignments prev
             WHERE a.assignment_id = d.assignment_id AND ${changesExisting('d.')}
-           RETURNING 1)
+              AND prev.assignment_id = a.assignment_id
+           RETURNING ${journalReturning('company_role_assignments', 'a', { beforeAlias: 'prev' })}),
+         ${journalCte('updated', 'company_role_assignments')}
          SELECT (SELECT count(*) FROM inserted)::int AS inserted, (SELECT count(*) FROM updated)::int AS updated`,
-        range,
+        { ...range, ...journal },
       );
       const links = await linkCounts(tx, role, 'live', range);
       const orphans = await countAndSample(tx, orphanSampleSql(role, 'live'), range, sampleSize);

@@ -1,4 +1,4 @@
-import type { SqlParams, SqlSession } from '../sql/types.ts';
+import type { QueryResult, SqlParams, SqlSession } from '../sql/types.ts';
 import type { Sample } from './contract.ts';
 
 /** How many rows a table holds (for progress displays). */
@@ -39,4 +39,9 @@ export async function countAndSample(
   );
   const row = rows[0];
   return { count: Number(row?.total ?? 0), sample: row?.sample ?? [] };
+}
+
+/** The `n` a journaled write returns (`SELECT count(*) AS n FROM written`). */
+export function writtenCount(result: QueryResult<Record<string, unknown>>): number {
+  return Number(result.rows[0]?.n ?? 0);
 }

@@ -168,6 +168,7 @@ export async function backfillStep(
   }
   const invocation = (state?.invocations ?? 0) + 1;
   const result = await BACKFILL_FUNCTIONS[step](deps.sql, {
+    runId: run.runId,
     cursor: state?.cursor ?? null,
     chunkSize: run.chunkSize,
     dryRun: run.dryRun,
@@ -208,9 +209,9 @@ async function publishCombinedBackfill(
   const combined = {
     kind: 'backfill',
     schemaVersion: 1,
+    ...combineResults(parts),
     runId: run.runId,
     stage: run.stage,
-    ...combineResults(parts),
   };
   const [key] = await publishReport(deps.store, keyOf(run, `backfill-${step}`), { json: combined });
   return key ?? reportKey(keyOf(run, `backfill-${step}`), 'json');

@@ -107,7 +107,7 @@ describe.each(realDatabases)('dual write: $name', (backend) => {
       (
         await one<{ n: number }>(
           `SELECT count(*)::int AS n FROM information_schema.tables
-            WHERE table_schema = current_schema() AND table_name LIKE 'company\\_migration%'`,
+            WHERE table_schema = current_schema() AND table_name LIKE 'company\\_migration\\_sync%'`,
         )
       )?.n,
     ),

@@ -1,0 +1,107 @@
+import type { SqlSession } from '../sql/types.ts';
+
+/**
+ * The run journal: what each live backfill run wrote, so that exactly that run can be undone later while
+ * everyone else's writes stay. Two tables of the migration's own, created beside the unified tables (in
+ * the schema they resolve to), so a database — or a test's schema — has its journal with its data:
+ *
+ * - `company_migration_runs`: one row per run id that wrote something.
+ * - `company_migration_journal`: one row per row a run inserted or updated, written by the same statement as the
+ *   row itself (so in the chunk's transaction): the table and key, `op`, a hash of the row as the run
+ *   left it (to tell whether someone changed it since) and, for an update, the whole row as it was.
+ */
+export const JOURNAL_TABLE = 'company_migration_journal';
+export const RUNS_TABLE = 'company_migration_runs';
+
+const JOURNAL_SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS ${RUNS_TABLE} (
+  run_id text PRIMARY KEY,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  undone_at timestamptz,
+  undo_status text
+);
+
+CREATE TABLE IF NOT EXISTS ${JOURNAL_TABLE} (
+  entry_id bigserial PRIMARY KEY,
+  run_id text NOT NULL,
+  step text NOT NULL,
+  table_name text NOT NULL,
+  op text NOT NULL CHECK (op IN ('insert', 'update')),
+  row_key bigint NOT NULL,
+  after_hash text NOT NULL,
+  before jsonb,
+  recorded_at timestamptz NOT NULL DEFAULT now(),
+  undone_at timestamptz,
+  undo_outcome text
+);
+
+CREATE INDEX IF NOT EXISTS company_migration_journal_run_row_idx ON ${JOURNAL_TABLE} (run_id, table_name, row_key);
+`;
+
+/** Creates the journal when it is missing (one read when it exists: this runs on every live invocation). */
+export async function ensureJournal(sql: SqlSession): Promise<void> {
+  const { rows } = await sql.query<{ present: boolean }>(
+    `SELECT to_regclass('${JOURNAL_TABLE}') IS NOT NULL AND to_regclass('${RUNS_TABLE}') IS NOT NULL AS present`,
+  );
+  if (!rows[0]?.present) await sql.runScript(JOURNAL_SCHEMA_SQL);
+}
+
+/** Registers a run (idempotent: every invocation of every step of the run calls it). */
+export async function registerRun(sql: SqlSession, runId: string): Promise<void> {
+  await sql.query(`INSERT INTO ${RUNS_TABLE} (run_id) VALUES (:run_id) ON CONFLICT (run_id) DO NOTHING`, {
+    run_id: runId,
+  });
+}
+
+/**
+ * The unified tables a run writes, with their key and the tables they reference. Undo goes through them
+ * in this order — the rows that reference others first — so a company is only removed after the rows
+ * the run hung on it.
+ */
+export const JOURNALED_TABLES = [
+  { table: 'person_company_affiliations', key: 'affiliation_id' },
+  { table: 'client_profiles', key: 'company_id' },
+  { table: 'company_role_assignments', key: 'assignment_id' },
+  { table: 'companies', key: 'company_id' },
+  { table: 'company_roles', key: 'role_id' },
+] as const;
+export type JournaledTable = (typeof JOURNALED_TABLES)[number]['table'];
+
+export function keyColumnOf(table: JournaledTable): string {
+  const entry = JOURNALED_TABLES.find((t) => t.table === table);
+  if (!entry) throw new Error(`not a journaled table: ${table}`);
+  return entry.key;
+}
+
+/**
+ * What a journaled write's RETURNING clause must give, for `alias` the written table's alias:
+ * the key, the op, the row's hash after the write, and the row before it (NULL for an insert).
+ */
+export function journalReturning(
+  table: JournaledTable,
+  alias: string,
+  op: 'insert' | { beforeAlias: string },
+): string {
+  const key = `${alias}.${keyColumnOf(table)}`;
+  const hash = `md5(to_jsonb(${alias})::text)`;
+  return op === 'insert'
+    ? `${key}::int8 AS row_key, 'insert'::text AS op, ${hash} AS after_hash, NULL::jsonb AS before`
+    : `${key}::int8 AS row_key, 'update'::text AS op, ${hash} AS after_hash, to_jsonb(${op.beforeAlias}) AS before`;
+}
+
+/**
+ * A CTE that copies what the data-modifying CTE `written` returned (see journalReturning) into the
+ * journal, in the same statement. Needs the parameters :journal_run_id and :journal_step.
+ */
+export function journalCte(written: string, table: JournaledTable): string {
+  return `${written}_journaled AS (
+    INSERT INTO ${JOURNAL_TABLE} (run_id, step, table_name, op, row_key, after_hash, before)
+    SELECT :journal_run_id, :journal_step, '${table}', op, row_key, after_hash, before FROM ${written}
+    RETURNING 1)`;
+}
+
+/** The parameters journalCte needs. */
+export interface JournalTag {
+  journal_run_id: string;
+  journal_step: string;
+}

@@ -1,0 +1,317 @@
+import { countAndSample } from '../backfill/sql-helpers.ts';
+import type { SqlClient, SqlSession } from '../sql/types.ts';
+import { JOURNAL_TABLE, JOURNALED_TABLES, type JournaledTable, keyColumnOf, RUNS_TABLE } from './schema.ts';
+import {
+  emptyOutcomeCounts,
+  type OutcomeCounts,
+  UNDO_OUTCOMES,
+  type UndoOptions,
+  type UndoOutcome,
+  type UndoRequest,
+  type UndoResult,
+  undoRequestSchema,
+} from './undo-contract.ts';
+
+/** The run asked for is not in the journal (or there is no journal): nothing can be undone. */
+export class UndoInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InputValidationError';
+  }
+}
+
+/** A single-column foreign key that points at one of the tables a run writes. */
+interface Reference {
+  childTable: string;
+  childColumn: string;
+  /** The child's single-column primary key, to name a dependent row; null when it has none. */
+  childKey: string | null;
+  /** The child as a journaled table, when it is one (its rows of this run may go first). */
+  childJournaled: JournaledTable | null;
+  parentTable: JournaledTable;
+}
+
+interface TableShape {
+  table: JournaledTable;
+  key: string;
+  /** Every column but the key: what a restore writes back. */
+  columns: string[];
+}
+
+/**
+ * Undoes one run: every row it inserted is deleted and every row it updated gets its earlier values
+ * back — unless someone changed the row since (their write stays), or later rows depend on a row it
+ * created (the undo stops and names them, or keeps those rows when told to). Works table by table,
+ * the referencing tables first, newest key first, in chunks of one transaction each, each marking the
+ * journal entries it handled: a second undo finds nothing left to do.
+ */
+export async function undoRun(sql: SqlClient, request: UndoRequest): Promise<UndoResult> {
+  const options = undoRequestSchema.parse(request);
+  const started = Date.now();
+  const statementsBefore = sql.statementsIssued;
+  await requireRun(sql, options.runId);
+  const shapes = await tableShapes(sql);
+  const references = await referencesTo(sql);
+  const result: UndoResult = {
+    runId: options.runId,
+    dryRun: options.dryRun,
+    status: 'planned',
+    done: false,
+    tables: Object.fromEntries(JOURNALED_TABLES.map(({ table }) => [table, emptyOutcomeCounts()])),
+    totals: emptyOutcomeCounts(),
+    alreadyUndone: await alreadyUndone(sql, options.runId),
+    dependents: { count: 0, sample: [] },
+    changedSince: { count: 0, sample: [] },
+    chunks: 0,
+    statements: 0,
+    elapsedMs: 0,
+  };
+  const finish = () => {
+    for (const counts of Object.values(result.tables))
+      for (const outcome of UNDO_OUTCOMES) result.totals[outcome] += counts[outcome];
+    result.statements = sql.statementsIssued - statementsBefore;
+    result.elapsedMs = Date.now() - started;
+    return result;
+  };
+
+  // The plan: what each pending row would become, and who depends on what the run created. Read-only.
+  result.dependents = await countAndSample(
+    sql,
+    dependentsSelect(references),
+    { run_id: options.runId },
+    options.sampleSize,
+  );
+  result.changedSince = await countAndSample(
+    sql,
+    changedSinceSelect(shapes),
+    { run_id: options.runId },
+    options.sampleSize,
+  );
+  if (options.dryRun || (result.dependents.count > 0 && !options.keepDependents)) {
+    for (const shape of shapes) {
+      const { rows } = await sql.query<{ outcome: UndoOutcome; n: number }>(
+        `WITH ${classifiedCtes(shape, references, null)}
+         SELECT outcome, count(*)::int AS n FROM classified GROUP BY outcome`,
+        { run_id: options.runId },
+      );
+      addCounts(result.tables[shape.table] as OutcomeCounts, rows);
+    }
+    result.status = options.dryRun ? 'planned' : 'stopped';
+    result.done = options.dryRun;
+    return finish();
+  }
+
+  for (const shape of shapes) {
+    for (;;) {
+      if (result.chunks > 0 && Date.now() - started >= options.timeBudgetMs) {
+        result.status = 'in-progress';
+        return finish();
+      }
+      const rows = await sql.transaction(async (tx) => undoChunk(tx, shape, references, options));
+      if (rows.length === 0) break;
+      result.chunks++;
+      addCounts(result.tables[shape.table] as OutcomeCounts, rows);
+    }
+  }
+  await sql.query(
+    `UPDATE ${RUNS_TABLE} r
+        SET undone_at = coalesce(r.undone_at, now()),
+            undo_status = CASE WHEN EXISTS (SELECT 1 FROM ${JOURNAL_TABLE} j WHERE j.run_id = r.run_id
+                                             AND j.undo_outcome IN ('keptChanged', 'keptDependent'))
+                               THEN 'undone, some rows kept' ELSE 'undone' END
+      WHERE r.run_id = :run_id`,
+    { run_id: options.runId },
+  );
+  result.status = 'undone';
+  result.done = true;
+  return finish();
+}
+
+async function requireRun(sql: SqlSession, runId: string): Promise<void> {
+  const { rows } = await sql.query<{ journal: boolean; known: boolean | null }>(
+    `SELECT to_regclass('${JOURNAL_TABLE}') IS NOT NULL AND to_regclass('${RUNS_TABLE}') IS NOT NULL AS journal`,
+  );
+  if (!rows[0]?.journal) {
+    throw new UndoInputError(
+      `no run journal in this database: no live backfill has run here, nothing to undo`,
+    );
+  }
+  const known = await sql.query(`SELECT 1 FROM ${RUNS_TABLE} WHERE run_id = :run_id`, { run_id: runId });
+  if (known.rows.length === 0) {
+    throw new UndoInputError(`run ${runId} is not in the journal (no live backfill ran under that id)`);
+  }
+}
+
+async function alreadyUndone(sql: SqlSession, runId: string): Promise<number> {
+  const { rows } = await sql.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM ${JOURNAL_TABLE} WHERE run_id = :run_id AND undone_at IS NOT NULL`,
+    { run_id: runId },
+  );
+  return rows[0]?.n ?? 0;
+}
+
+async function tableShapes(sql: SqlSession): Promise<TableShape[]> {
+  const { rows } = await sql.query<{ table_name: string; columns: string[] }>(
+    `SELECT c.relname AS table_name, array_agg(a.attname::text ORDER BY a.attnum) AS columns
+       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+      WHERE c.oid IN (${JOURNALED_TABLES.map(({ table }) => `to_regclass('${table}')`).join(', ')})
+        AND a.attnum > 0 AND NOT a.attisdropped
+      GROUP BY c.relname`,
+  );
+  return JOURNALED_TABLES.map(({ table, key }) => {
+    const columns = rows.find((r) => r.table_name === table)?.columns ?? [];
+    return { table, key, columns: columns.filter((c) => c !== key) };
+  });
+}
+
+/** Every single-column foreign key that points at a table a run writes — ours and the application's. */
+async function referencesTo(sql: SqlSession): Promise<Reference[]> {
+  const journaled = JOURNALED_TABLES.map(({ table }) => `('${table}', to_regclass('${table}'))`).join(', ');
+  const { rows } = await sql.query<{
+    child_table: string;
+    child_column: string;
+    child_key: string | null;
+    child_journaled: JournaledTable | null;
+    parent_table: JournaledTable;
+  }>(
+    `WITH journaled(name, oid) AS (VALUES ${journaled})
+     SELECT con.conrelid::regclass::text AS child_table, ca.attname::text AS child_column,
+            (SELECT ka.attname::text FROM pg_index i
+               JOIN pg_attribute ka ON ka.attrelid = i.indrelid AND ka.attnum = i.indkey[0]
+              WHERE i.indrelid = con.conrelid AND i.indisprimary AND i.indnatts = 1) AS child_key,
+            cj.name AS child_journaled, pj.name AS parent_table
+       FROM pg_constraint con
+       JOIN journaled pj ON pj.oid = con.confrelid
+       LEFT JOIN journaled cj ON cj.oid = con.conrelid
+       JOIN pg_attribute ca ON ca.attrelid = con.conrelid AND ca.attnum = con.conkey[1]
+      WHERE con.contype = 'f' AND cardinality(con.conkey) = 1
+      ORDER BY 1, 2`,
+  );
+  return rows.map((r) => ({
+    childTable: r.child_table,
+    childColumn: r.child_column,
+    childKey: r.child_key,
+    childJournaled: r.child_journaled,
+    parentTable: r.parent_table,
+  }));
+}
+
+/** The run's pending journal entries of one table, folded into one line per row (newest key first). */
+function pendingEntriesSql(table: JournaledTable, limit: string | null): string {
+  return `SELECT row_key,
+                 (array_agg(op ORDER BY entry_id))[1] AS first_op,
+                 (array_agg(before ORDER BY entry_id))[1] AS first_before,
+                 (array_agg(after_hash ORDER BY entry_id DESC))[1] AS last_hash
+            FROM ${JOURNAL_TABLE}
+           WHERE run_id = :run_id AND table_name = '${table}' AND undone_at IS NULL
+           GROUP BY row_key
+           ORDER BY row_key DESC${limit ? ` LIMIT ${limit}` : ''}`;
+}
+
+const rowHash = (alias: string) => `md5(to_jsonb(${alias})::text)`;
+
+/**
+ * True when the run inserted child row `alias` and would delete it: its first pending entry is an
+ * insert and the row is as the run left it.
+ */
+function runWillDelete(childTable: JournaledTable, childKey: string, alias: string): string {
+  return `coalesce((SELECT (array_agg(j.op ORDER BY j.entry_id))[1] = 'insert'
+                       AND (array_agg(j.after_hash ORDER BY j.entry_id DESC))[1] = ${rowHash(alias)}
+                  FROM ${JOURNAL_TABLE} j
+                 WHERE j.run_id = :run_id AND j.table_name = '${childTable}'
+                   AND j.row_key = ${alias}.${childKey} AND j.undone_at IS NULL), false)`;
+}
+
+/** Rows of one reference that would still point at `parentKeySql` once the run's own rows are gone. */
+function dependentRowsCondition(ref: Reference, parentKeySql: string, alias: string): string {
+  const ownRow =
+    ref.childJournaled && ref.childKey
+      ? ` AND NOT ${runWillDelete(ref.childJournaled, ref.childKey, alias)}`
+      : '';
+  return `${alias}.${ref.childColumn} = ${parentKeySql}${ownRow}`;
+}
+
+function classifiedCtes(shape: TableShape, references: Reference[], limit: string | null): string {
+  const dependents = references
+    .filter((ref) => ref.parentTable === shape.table)
+    .map(
+      (ref) =>
+        `EXISTS (SELECT 1 FROM ${ref.childTable} d WHERE ${dependentRowsCondition(ref, 'e.row_key', 'd')})`,
+    );
+  const hasDependents = dependents.length > 0 ? dependents.join(' OR ') : 'false';
+  return `entries AS (${pendingEntriesSql(shape.table, limit)}),
+  classified AS (
+    SELECT e.*,
+           CASE WHEN t.${shape.key} IS NULL THEN 'gone'
+                WHEN ${rowHash('t')} <> e.last_hash THEN 'keptChanged'
+                WHEN e.first_op = 'insert' AND (${hasDependents}) THEN 'keptDependent'
+                WHEN e.first_op = 'insert' THEN 'deleted'
+                ELSE 'restored' END AS outcome
+      FROM entries e LEFT JOIN ${shape.table} t ON t.${shape.key} = e.row_key)`;
+}
+
+/** One chunk of one table: delete, restore and mark, in one statement; returns the outcome counts. */
+async function undoChunk(
+  tx: SqlSession,
+  shape: TableShape,
+  references: Reference[],
+  options: UndoOptions,
+): Promise<{ outcome: UndoOutcome; n: number }[]> {
+  const columns = shape.columns;
+  const restore =
+    columns.length > 0
+      ? `restored AS (
+           UPDATE ${shape.table} t SET (${columns.join(', ')}) = (${columns.map((c) => `r.${c}`).join(', ')})
+             FROM classified c CROSS JOIN LATERAL jsonb_populate_record(NULL::${shape.table}, c.first_before) AS r
+            WHERE c.outcome = 'restored' AND t.${shape.key} = c.row_key
+           RETURNING 1),`
+      : '';
+  const { rows } = await tx.query<{ outcome: UndoOutcome; n: number }>(
+    `WITH ${classifiedCtes(shape, references, String(options.chunkSize))},
+     deleted AS (
+       DELETE FROM ${shape.table} t USING classified c
+        WHERE c.outcome = 'deleted' AND t.${shape.key} = c.row_key
+       RETURNING 1),
+     ${restore}
+     marked AS (
+       UPDATE ${JOURNAL_TABLE} j SET undone_at = now(), undo_outcome = c.outcome
+         FROM classified c
+        WHERE j.run_id = :run_id AND j.table_name = '${shape.table}' AND j.row_key = c.row_key
+          AND j.undone_at IS NULL
+       RETURNING 1)
+     SELECT outcome, count(*)::int AS n FROM classified GROUP BY outcome`,
+    { run_id: options.runId },
+  );
+  return rows;
+}
+
+/** The later rows that depend on rows the run created, with what they point at. */
+function dependentsSelect(references: Reference[]): string {
+  const parts = references.map((ref) => {
+    const key = ref.childKey ? `d.${ref.childKey}::text` : 'NULL::text';
+    return `SELECT '${ref.childTable}' AS "table", ${key} AS id, '${ref.childColumn}' AS "column",
+                   '${ref.parentTable}' AS "references", e.row_key AS "referencedId"
+              FROM (${pendingEntriesSql(ref.parentTable, null)}) e
+              JOIN ${ref.parentTable} p ON p.${keyColumnOf(ref.parentTable)} = e.row_key AND ${rowHash('p')} = e.last_hash
+              JOIN ${ref.childTable} d ON ${dependentRowsCondition(ref, 'e.row_key', 'd')}
+             WHERE e.first_op = 'insert'`;
+  });
+  if (parts.length === 0) return `SELECT NULL::text AS "table" WHERE false`;
+  return `SELECT * FROM (${parts.join('\nUNION ALL\n')}) AS x ORDER BY "references", "referencedId", "table", id`;
+}
+
+/** The run's rows someone changed after it (their values stay). */
+function changedSinceSelect(shapes: TableShape[]): string {
+  return `SELECT * FROM (${shapes
+    .map(
+      (shape) => `SELECT '${shape.table}' AS "table", e.row_key AS id, e.first_op AS "runDid"
+                    FROM (${pendingEntriesSql(shape.table, null)}) e
+                    JOIN ${shape.table} t ON t.${shape.key} = e.row_key
+                   WHERE ${rowHash('t')} <> e.last_hash`,
+    )
+    .join('\nUNION ALL\n')}) AS x ORDER BY "table", id`;
+}
+
+function addCounts(into: OutcomeCounts, rows: { outcome: UndoOutcome; n: number }[]): void {
+  for (const row of rows) into[row.outcome] += row.n;
+}
