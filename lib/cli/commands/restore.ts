@@ -1,6 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { RDSClient } from '@aws-sdk/client-rds';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { pathSegment } from '../../core/reports/store.ts';
@@ -149,15 +148,14 @@ async function runCloudRestoreCommand(
   await restoreInCloud(cloudRaw, io);
 }
 
-/** Test seam: where the RDS client and the clock of the waits come from. */
+/** Test seam: the clock of the waits, and where the stage configs are read from. */
 export interface CloudRestoreDependencies {
-  rds?: RDSClient;
   waiting?: Partial<RestoreWaiting>;
   configDir?: URL;
 }
 let cloudRestoreDependencies: CloudRestoreDependencies = {};
 
-/** Replaces the RDS client, the waits' clock or the stage config folder (tests); no argument restores them. */
+/** Replaces the waits' clock or the stage config folder (tests); no argument restores the defaults. */
 export function setCloudRestoreDependencies(replacement: CloudRestoreDependencies = {}): void {
   cloudRestoreDependencies = replacement;
 }
@@ -175,7 +173,7 @@ export async function restoreInCloud(raw: Record<string, unknown>, io: CliIo): P
     if (error instanceof StageConfigError) throw new CliError(error.message);
     throw error;
   }
-  const rds = cloudRestoreDependencies.rds ?? rdsClient(config.region);
+  const rds = rdsClient(config.region);
   const plan = await planCloudRestore(rds, {
     config,
     snapshotId: options.snapshot,
