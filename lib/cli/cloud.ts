@@ -1,4 +1,5 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
+import { RDSClient } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
@@ -36,15 +37,17 @@ export interface AwsClientFactories {
   ssm: (config: AwsClientConfig) => SSMClient;
   sfn: (config: AwsClientConfig) => SFNClient;
   s3: (config: AwsClientConfig) => S3Client;
+  rds: (config: AwsClientConfig) => RDSClient;
 }
 
 const defaultFactories: AwsClientFactories = {
   ssm: (config) => new SSMClient(config),
   sfn: (config) => new SFNClient(config),
   s3: (config) => new S3Client(config),
+  rds: (config) => new RDSClient(config),
 };
 let factories: AwsClientFactories = defaultFactories;
-const clients = new Map<string, Partial<{ ssm: SSMClient; sfn: SFNClient; s3: S3Client }>>();
+const clients = new Map<string, Partial<{ ssm: SSMClient; sfn: SFNClient; s3: S3Client; rds: RDSClient }>>();
 
 /** Replaces how the AWS clients are made (tests: mocked clients); no argument restores the defaults. */
 export function setAwsClientFactories(replacement?: Partial<AwsClientFactories>): void {
@@ -66,6 +69,7 @@ function awsClient<K extends keyof AwsClientFactories>(
 export const ssmClient = (region?: string): SSMClient => awsClient('ssm', region);
 export const sfnClient = (region?: string): SFNClient => awsClient('sfn', region);
 export const s3Client = (region?: string): S3Client => awsClient('s3', region);
+export const rdsClient = (region?: string): RDSClient => awsClient('rds', region);
 
 /* ------------------------------------------------------------------------------------------------------------
  * Errors: what the SDK throws, as one line the operator can act on.

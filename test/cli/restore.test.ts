@@ -107,6 +107,23 @@ describe('company-migration restore (embedded)', () => {
     expect(await embeddedState(dataDir)).toEqual(migrated);
   });
 
+  it('with --json prints the outcome as JSON, and without --yes still changes nothing', async () => {
+    // Act
+    const run = await runCommand(['restore', 'run-1', '--json', '--reports', reports, '--data-dir', dataDir]);
+
+    // Assess
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/; add --yes\n$/);
+    expect(JSON.parse(run.stdout)).toEqual({
+      runId: 'run-1',
+      snapshotFolder: join(reports, 'run-1'),
+      manifest: expect.objectContaining({ snapshotId, kind: 'pglite', createdAt: TAKEN_AT.toISOString() }),
+      target: `embedded PGlite at ${dataDir}`,
+      restored: false,
+    });
+    expect(await embeddedState(dataDir)).toEqual(migrated);
+  });
+
   it('refuses while the database is open', async () => {
     // Prepare
     const client = await PgliteSqlClient.open({ dataDir });
