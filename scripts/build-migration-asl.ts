@@ -115,7 +115,11 @@ export function buildMigrationDefinition(): State {
   states.Initialize = {
     Type: 'Pass',
     Comment: 'From here on the state holds the validated run and each step’s small result.',
-    Parameters: { 'run.$': '$.run', backfill: { companies: null, personnel: null, projects: null } },
+    Parameters: {
+      'run.$': '$.run',
+      backfill: { companies: null, personnel: null, projects: null },
+      undo: null,
+    },
     Next: 'ValidatePre',
   };
   lambdaTask('ValidatePre', 'ValidateFunctionArn', { 'run.$': '$.run', phase: 'pre' }, '$.validatePre', {
@@ -211,8 +215,46 @@ export function buildMigrationDefinition(): State {
   backfillLoop('personnel', 'BackfillPersonnel', 'BackfillProjects');
   backfillLoop('projects', 'BackfillProjects', 'ValidatePost');
   lambdaTask('ValidatePost', 'ValidateFunctionArn', { 'run.$': '$.run', phase: 'post' }, '$.validatePost', {
-    Next: 'Diff',
+    Next: 'UndoWanted',
   });
+  states.UndoWanted = {
+    Type: 'Choice',
+    Comment: 'Post-validation failed and the input asked for it: reverse exactly this run from its journal.',
+    Choices: [
+      {
+        And: [
+          { Variable: '$.validatePost.passed', BooleanEquals: false },
+          { Variable: '$.run.undoOnFailure', BooleanEquals: true },
+        ],
+        Next: 'UndoRun',
+      },
+    ],
+    Default: 'Diff',
+  };
+  lambdaTask('UndoRun', 'UndoFunctionArn', { 'run.$': '$.run', 'state.$': '$.undo' }, '$.undo', {
+    Next: 'UndoRunDone',
+  });
+  states.UndoRunDone = {
+    Type: 'Choice',
+    Comment: 'Each invocation works until its time budget is spent; loop until the undo is done or stopped.',
+    Choices: [
+      { Variable: '$.undo.status', StringEquals: 'undone', Next: 'RunUndone' },
+      { Variable: '$.undo.status', StringEquals: 'stopped', Next: 'UndoStopped' },
+    ],
+    Default: 'UndoRun',
+  };
+  states.RunUndone = {
+    Type: 'Fail',
+    Error: 'PostValidationFailedRunUndone',
+    Cause:
+      'post-validation failed; the run was undone as the input asked (see the validation-post and undo reports)',
+  };
+  states.UndoStopped = {
+    Type: 'Fail',
+    Error: 'PostValidationFailedUndoStopped',
+    Cause:
+      'post-validation failed; the undo stopped because later rows depend on rows the run created, and wrote nothing (see the undo report)',
+  };
   lambdaTask('Diff', 'DiffFunctionArn', { 'run.$': '$.run' }, '$.diff', { Next: 'Smoke' });
   lambdaTask('Smoke', 'SmokeFunctionArn', { 'run.$': '$.run' }, '$.smoke', { Next: 'Evaluate' });
   lambdaTask(
@@ -261,7 +303,7 @@ export function buildMigrationDefinition(): State {
   };
   return {
     Comment:
-      'NukeWorks company migration: preflight, validation, backup, three backfills, validation, diff, smoke, verdict.',
+      'NukeWorks company migration: preflight, validation, backup, three backfills, validation (undo on failure when asked), diff, smoke, verdict.',
     StartAt: 'Preflight',
     TimeoutSeconds: 43_200,
     States: states,

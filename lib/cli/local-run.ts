@@ -8,6 +8,7 @@ import { createPreflightHandler } from '../../functions/preflight/handler.ts';
 import { createReportFailureHandler } from '../../functions/report-failure/handler.ts';
 import type { DepsProvider } from '../../functions/shared/handler.ts';
 import { createSmokeHandler } from '../../functions/smoke/handler.ts';
+import { createUndoHandler } from '../../functions/undo/handler.ts';
 import { createValidateHandler } from '../../functions/validate/handler.ts';
 import type { ExecutionInput } from '../core/pipeline/contracts.ts';
 import type { PipelineDeps } from '../core/pipeline/steps.ts';
@@ -26,6 +27,7 @@ const LOCAL_SUBSTITUTIONS: Record<string, string> = {
   PreflightFunctionArn: LOCAL_FUNCTION_ARN('preflight'),
   ValidateFunctionArn: LOCAL_FUNCTION_ARN('validate'),
   BackfillFunctionArn: LOCAL_FUNCTION_ARN('backfill'),
+  UndoFunctionArn: LOCAL_FUNCTION_ARN('undo'),
   DiffFunctionArn: LOCAL_FUNCTION_ARN('diff'),
   SmokeFunctionArn: LOCAL_FUNCTION_ARN('smoke'),
   EvaluateFunctionArn: LOCAL_FUNCTION_ARN('evaluate'),
@@ -125,6 +127,7 @@ export async function runMigrationLocally(options: LocalRunOptions): Promise<Loc
     BackfillCompanies: lambda('backfill', createBackfillHandler(deps)),
     BackfillPersonnel: lambda('backfill', createBackfillHandler(deps)),
     BackfillProjects: lambda('backfill', createBackfillHandler(deps)),
+    UndoRun: lambda('undo', createUndoHandler(deps)),
     Diff: lambda('diff', createDiffHandler(deps)),
     Smoke: lambda('smoke', createSmokeHandler(deps)),
     Evaluate: lambda('evaluate', createEvaluateHandler(deps)),

@@ -7,6 +7,7 @@ import { registerMonitorCommand } from './commands/monitor.ts';
 import { registerReportCommands } from './commands/report.ts';
 import { registerRestoreCommand } from './commands/restore.ts';
 import { registerRunCommand } from './commands/run.ts';
+import { registerUndoCommand } from './commands/undo.ts';
 import { registerValidateCommand } from './commands/validate.ts';
 import { describeError, EXIT } from './errors.ts';
 import type { CliIo } from './output.ts';
@@ -29,6 +30,7 @@ export function createProgram(io: CliIo): Command {
   registerReportCommands(program, io);
   registerRunCommand(program, io);
   registerStatusCommand(program, io);
+  registerUndoCommand(program, io);
   registerRestoreCommand(program, io);
   for (const command of program.commands)
     command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });

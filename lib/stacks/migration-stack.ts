@@ -39,6 +39,7 @@ const STEP_FUNCTIONS = [
   { key: 'Preflight', handler: 'preflight', database: true, reports: [] },
   { key: 'Validate', handler: 'validate', database: true, reports: ['write'] },
   { key: 'Backfill', handler: 'backfill', database: true, reports: ['read', 'write'] },
+  { key: 'Undo', handler: 'undo', database: true, reports: ['write'] },
   { key: 'Diff', handler: 'diff', database: false, reports: ['read', 'write'] },
   { key: 'Smoke', handler: 'smoke', database: true, reports: ['write'] },
   { key: 'Evaluate', handler: 'evaluate', database: false, reports: ['read', 'write'] },
@@ -116,7 +117,7 @@ export class MigrationStack extends Stack {
         handler: spec.handler,
         description: `Company migration (${config.stage}): the ${spec.handler} step`,
         environment,
-        timeout: spec.key === 'Backfill' ? Duration.minutes(15) : Duration.minutes(5),
+        timeout: spec.key === 'Backfill' || spec.key === 'Undo' ? Duration.minutes(15) : Duration.minutes(5),
       });
       this.grantAccess(fn, config, spec.database, spec.reports);
       this.functions[spec.key] = fn;

@@ -441,6 +441,7 @@ describe('company-migration run --cloud', () => {
       'companies,personnel',
       '--chunk-size',
       '1200',
+      '--undo-on-failure',
     ]);
 
     // Assess: the execution, named by the run id, with the operator's input
@@ -459,6 +460,7 @@ describe('company-migration run --cloud', () => {
       dryRun: false,
       chunkSize: 1200,
       skipSnapshot: false,
+      undoOnFailure: true,
       steps: ['companies', 'personnel'],
     });
 

@@ -213,7 +213,7 @@ describe.each(realDatabases)('the migration state machine, run locally: $name', 
     expect(result.retries.Preflight ?? 0).toBe(0);
   });
 
-  it.each(TASK_STATES.filter((s) => !['ReportFailure', 'DescribeSnapshot'].includes(s)))(
+  it.each(TASK_STATES.filter((s) => !['ReportFailure', 'DescribeSnapshot', 'UndoRun'].includes(s)))(
     'a failure in %s ends Failed with a failure report, and a fresh run then completes the migration',
     async (state) => {
       // Prepare
@@ -252,6 +252,74 @@ describe.each(realDatabases)('the migration state machine, run locally: $name', 
     expect(result.error?.cause).toMatch(/entity-counts-match/);
     expect(result.error?.cause).toMatch(/project-coverage/);
     expect(result.error?.cause).toMatch(/unmigratable-records/);
+  });
+
+  it('undoes exactly the run when post-validation fails and the input asks for it, then ends Failed', async () => {
+    // Prepare
+    await resetToDemo(true);
+    const unifiedBefore = await unifiedStateHash(sql);
+    const legacyBefore = await legacyStateHash(sql);
+
+    // Act
+    const result = await run({
+      input: { stage: 'test', chunkSize: 100, undoOnFailure: true },
+      invocationBudgetMs: 0,
+    });
+
+    // Assess
+    expect(result.status).toBe('FAILED');
+    expect(result.error?.name).toBe('PostValidationFailedRunUndone');
+    expect(result.invocations.UndoRun).toBeGreaterThan(1); // no time budget: one chunk per invocation
+    expect(await unifiedStateHash(sql)).toBe(unifiedBefore);
+    expect(await legacyStateHash(sql)).toBe(legacyBefore);
+    const undo = (await readReport(store(), `test/${result.runId}/undo.json`)) as {
+      status: string;
+      totals: { deleted: number; restored: number; keptChanged: number };
+    };
+    expect(undo.status).toBe('undone');
+    expect(undo.totals.deleted).toBeGreaterThan(1_000);
+    expect(undo.totals.keptChanged).toBe(0);
+    const keys = await store().list(`test/${result.runId}/`);
+    expect(keys).toContain(`test/${result.runId}/undo.md`);
+  });
+
+  it('a failure in UndoRun ends Failed with a failure report; the undo can be finished afterwards', async () => {
+    // Prepare
+    await resetToDemo(true);
+    const unifiedBefore = await unifiedStateHash(sql);
+
+    // Act
+    const failed = await run({
+      input: { stage: 'test', chunkSize: 100, undoOnFailure: true },
+      faults: [
+        { state: 'UndoRun', times: 1, error: () => new QueryError('injected', { adapter: 'pglite' }) },
+      ],
+    });
+    const { undoRun } = await import('../../lib/core/journal/undo.ts');
+    const finished = await undoRun(sql, { runId: failed.runId });
+
+    // Assess
+    expect(failed.error?.name).toBe('QueryError');
+    const report = (await readReport(store(), `test/${failed.runId}/failure.json`)) as {
+      failedState: string;
+    };
+    expect(report.failedState).toBe('UndoRun');
+    expect(finished.status).toBe('undone');
+    expect(await unifiedStateHash(sql)).toBe(unifiedBefore);
+  });
+
+  it('without undoOnFailure a failed post-validation leaves the run’s rows for the operator to decide', async () => {
+    // Prepare
+    await resetToDemo(true);
+    const unifiedBefore = await unifiedStateHash(sql);
+
+    // Act
+    const result = await run();
+
+    // Assess
+    expect(result.error?.name).toBe('MigrationCriteriaNotMet');
+    expect(result.invocations.UndoRun ?? 0).toBe(0);
+    expect(await unifiedStateHash(sql)).not.toBe(unifiedBefore);
   });
 
   it('ends a failed run in the same state a clean run reaches, once re-run', async () => {

@@ -34,6 +34,7 @@ describe('Lambda handlers', () => {
     steps: ['companies', 'personnel', 'projects'],
     chunkSize: 100,
     takeSnapshot: false,
+    undoOnFailure: false,
     snapshotId: 'migration-run-handler-1',
     startedAt: '2026-11-25T07:00:00.000Z',
   };

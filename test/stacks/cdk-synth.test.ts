@@ -26,7 +26,7 @@ describe('npx cdk synth', () => {
     )
       .filter((r) => r.Type === 'AWS::Lambda::Function')
       .map((r) => r.Properties.Code?.S3Key?.replace('.zip', '') ?? '');
-    expect(codeKeys).toHaveLength(8);
+    expect(codeKeys).toHaveLength(9);
     for (const key of codeKeys) {
       const bundle = join(out, `asset.${key}`, 'index.mjs');
       expect(existsSync(bundle), bundle).toBe(true);

@@ -62,7 +62,7 @@ describe.each(STAGES)('the %s stack', (stage) => {
   it('runs every function on Node 22, arm64, with X-Ray, its own log group and the stage’s settings', () => {
     // Assess
     const functions = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(8);
+    expect(Object.keys(functions)).toHaveLength(9);
     template.allResourcesProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
@@ -112,7 +112,7 @@ describe.each(STAGES)('the %s stack', (stage) => {
     const dataApi = statements.filter(({ statement }) =>
       asList(statement.Action).includes('rds-data:ExecuteStatement'),
     );
-    expect(dataApi.length).toBe(5); // preflight, validate, backfill, smoke, monitor
+    expect(dataApi.length).toBe(6); // preflight, validate, backfill, undo, smoke, monitor
     for (const { statement } of dataApi) expect(statement.Resource).toBe(config.clusterArn);
     const secrets = statements.filter(({ statement }) =>
       asList(statement.Action).includes('secretsmanager:GetSecretValue'),
@@ -129,7 +129,7 @@ describe.each(STAGES)('the %s stack', (stage) => {
     // Backfill combines its parts, Diff and Evaluate read reports, Monitor reads its previous check.
     expect(readers).toEqual(['Backfill', 'Diff', 'Evaluate', 'Monitor']);
     const writes = statements.filter(({ statement }) => asList(statement.Action).includes('s3:PutObject'));
-    expect(writes.length).toBe(7); // every function but preflight
+    expect(writes.length).toBe(8); // every function but preflight
     for (const { statement } of writes) {
       expect(JSON.stringify(statement.Resource)).toMatch(new RegExp(`/${stage}/\\*"`));
     }
@@ -233,8 +233,8 @@ describe.each(STAGES)('the %s stack', (stage) => {
       (a) => a.Properties.Namespace === 'AWS/Lambda',
     );
     expect(lambdaAlarms.map((a) => a.Properties.MetricName).sort()).toEqual([
-      ...Array(8).fill('Errors'),
-      ...Array(8).fill('Throttles'),
+      ...Array(9).fill('Errors'),
+      ...Array(9).fill('Throttles'),
     ]);
     for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
       expect(alarm.Properties.AlarmActions).toHaveLength(1);

@@ -8,6 +8,8 @@ import {
   type BackfillStep,
   runBackfillToEnd,
 } from '../../core/backfill/index.ts';
+import { timestampedRunId } from '../../core/pipeline/run-id.ts';
+import { pathSegment } from '../../core/reports/store.ts';
 import { requireSchemas } from '../../core/schema/introspect.ts';
 import { openDatabase, withDatabaseOptions } from '../database.ts';
 import { type CliIo, formatTable } from '../output.ts';
@@ -16,6 +18,7 @@ const backfillOptions = z.object({
   databaseUrl: z.string().min(1).optional(),
   dataDir: z.string().min(1).optional(),
   step: z.enum([...BACKFILL_STEPS, 'all']).default('all'),
+  runId: pathSegment(80).optional(),
   dryRun: z.boolean().default(false),
   chunkSize: z.coerce.number().int().min(1).max(50_000).default(2_000),
   throttleMs: z.coerce.number().int().min(0).max(60_000).default(0),
@@ -35,6 +38,7 @@ export function registerBackfillCommand(program: Command, io: CliIo): void {
       new Option('--step <step>', 'which step to run').choices([...BACKFILL_STEPS, 'all']).default('all'),
     )
     .option('--dry-run', 'report exactly what a live run would do, writing nothing')
+    .option('--run-id <id>', 'journal the writes under this run id (default: backfill-<UTC timestamp>)')
     .option('--chunk-size <n>', 'legacy rows per chunk (one transaction each)', '2000')
     .option('--throttle-ms <n>', 'pause between chunks, to leave room for the application', '0')
     .option('--sample-size <n>', 'ids shown per orphan/conflict/unmigratable sample', '10')
@@ -51,6 +55,7 @@ export async function runBackfill(options: BackfillCommandOptions, io: CliIo): P
   try {
     await requireSchemas(client);
     const steps: BackfillStep[] = options.step === 'all' ? [...BACKFILL_STEPS] : [options.step];
+    const runId = options.runId ?? timestampedRunId('backfill');
     const results: BackfillResult[] = [];
     for (const step of steps) {
       const display = progressDisplay(io, step, options.dryRun);
@@ -60,6 +65,7 @@ export async function runBackfill(options: BackfillCommandOptions, io: CliIo): P
             client,
             step,
             {
+              runId,
               dryRun: options.dryRun,
               chunkSize: options.chunkSize,
               throttleMs: options.throttleMs,
@@ -73,6 +79,11 @@ export async function runBackfill(options: BackfillCommandOptions, io: CliIo): P
       }
       const last = results.at(-1);
       if (last && !options.json) io.stderr(`${describeStepEnd(last)}\n`);
+    }
+    if (!options.dryRun && !options.json) {
+      io.stderr(
+        `journaled as run ${runId}: \`company-migration undo ${runId}\` reverses exactly these writes\n`,
+      );
     }
     return results;
   } finally {

@@ -4,7 +4,11 @@ import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { type Command, Option } from 'commander';
 import { z } from 'zod';
 import { BACKFILL_STEPS } from '../../core/backfill/contract.ts';
-import { type ExecutionInput, executionInputSchema } from '../../core/pipeline/contracts.ts';
+import {
+  CRITERIA_NOT_MET_ERRORS,
+  type ExecutionInput,
+  executionInputSchema,
+} from '../../core/pipeline/contracts.ts';
 import type { RunSummary } from '../../core/pipeline/summary.ts';
 import { pathSegment } from '../../core/reports/store.ts';
 import {
@@ -50,6 +54,7 @@ const cloudRunOptions = z
       .optional(),
     chunkSize: z.coerce.number().int().min(1).max(50_000).default(2_000),
     skipSnapshot: z.boolean().default(false),
+    undoOnFailure: z.boolean().default(false),
     json: z.boolean().default(false),
     databaseUrl: z
       .undefined({ error: 'does not apply with --cloud: the stage runs on its own database' })
@@ -185,7 +190,7 @@ function interruptible(control: FollowControl): { signal: AbortSignal; dispose: 
 
 function exitCodeOf(status: string, error: { name: string } | undefined): number {
   if (status === 'SUCCEEDED') return EXIT.ok;
-  return error?.name === 'MigrationCriteriaNotMet' ? EXIT.checkFailed : EXIT.error;
+  return CRITERIA_NOT_MET_ERRORS.includes(error?.name ?? '') ? EXIT.checkFailed : EXIT.error;
 }
 
 function followHint(followed: Pick<Followed, 'runId' | 'deployment' | 'regionFlag'>): string {
@@ -289,6 +294,7 @@ export async function runInCloud(
     dryRun: options.dryRun,
     chunkSize: options.chunkSize,
     skipSnapshot: options.skipSnapshot,
+    undoOnFailure: options.undoOnFailure,
     ...(options.steps ? { steps: options.steps } : {}),
   };
   executionInputSchema.parse(input);

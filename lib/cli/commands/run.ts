@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { BACKFILL_STEPS } from '../../core/backfill/contract.ts';
-import type { BackfillState } from '../../core/pipeline/contracts.ts';
+import { type BackfillState, CRITERIA_NOT_MET_ERRORS } from '../../core/pipeline/contracts.ts';
 import type { RunSummary } from '../../core/pipeline/summary.ts';
 import { LocalReportStore } from '../../core/reports/local-store.ts';
 import { readReport } from '../../core/reports/publish.ts';
@@ -28,6 +28,7 @@ const runOptions = z.object({
     .optional(),
   chunkSize: z.coerce.number().int().min(1).max(50_000).default(2_000),
   skipSnapshot: z.boolean().default(false),
+  undoOnFailure: z.boolean().default(false),
   verbose: z.boolean().default(false),
   json: z.boolean().default(false),
 });
@@ -49,6 +50,10 @@ export function registerRunCommand(program: Command, io: CliIo): void {
     .option('--steps <list>', 'backfill steps to run, comma-separated (default: all)')
     .option('--chunk-size <n>', 'legacy rows per backfill chunk', '2000')
     .option('--skip-snapshot', 'take no backup dump before the backfill')
+    .option(
+      '--undo-on-failure',
+      'when post-validation fails, undo exactly this run (from its journal) before failing',
+    )
     .option('--json', 'print the run result and summary as JSON')
     .option('--cloud', 'insist on AWS (the default for a deployed stage name)')
     .option('--local', 'run locally even when --stage names a deployed stage (reports are named after it)')
@@ -98,6 +103,7 @@ export async function runLocally(options: z.infer<typeof runOptions>, io: CliIo)
         dryRun: options.dryRun,
         chunkSize: options.chunkSize,
         skipSnapshot: options.skipSnapshot,
+        undoOnFailure: options.undoOnFailure,
         ...(options.steps ? { steps: options.steps } : {}),
       },
       takeSnapshot: async (snapshotId) => {
@@ -144,7 +150,7 @@ export async function runLocally(options: z.infer<typeof runOptions>, io: CliIo)
       io.stdout(`\nreports: ${runFolder}\nopen the summary: ${resolve(runFolder, 'summary.html')}\n`);
     }
     if (result.status === 'SUCCEEDED') return EXIT.ok;
-    return result.error?.name === 'MigrationCriteriaNotMet' ? EXIT.checkFailed : EXIT.error;
+    return CRITERIA_NOT_MET_ERRORS.includes(result.error?.name ?? '') ? EXIT.checkFailed : EXIT.error;
   } finally {
     await client.close();
   }

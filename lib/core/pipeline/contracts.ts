@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BACKFILL_STEPS, backfillCursorSchema } from '../backfill/contract.ts';
+import { undoResultSchema } from '../journal/undo-contract.ts';
 import { pathSegment } from '../reports/store.ts';
 
 /**
@@ -21,6 +22,8 @@ export const executionInputSchema = z
       .default([...BACKFILL_STEPS]),
     chunkSize: z.number().int().min(1).max(50_000).default(2_000),
     skipSnapshot: z.boolean().default(false),
+    /** When post-validation fails, undo what this run wrote (from its journal) before failing. */
+    undoOnFailure: z.boolean().default(false),
   })
   .strict();
 export type ExecutionInput = z.input<typeof executionInputSchema>;
@@ -34,6 +37,8 @@ export const runContextSchema = z.object({
   chunkSize: z.number().int().min(1),
   /** A backup is taken unless the run is a dry run, the input skips it, or the stage turns it off. */
   takeSnapshot: z.boolean(),
+  /** Undo the run when post-validation fails (never in a dry run: it wrote nothing). */
+  undoOnFailure: z.boolean().default(false),
   /** The RDS cluster snapshot's identifier (letters, digits, single hyphens; at most 63). */
   snapshotId: z
     .string()
@@ -83,6 +88,19 @@ export const backfillEventSchema = z.object({
 
 export const runEventSchema = z.object({ run: runContextSchema });
 
+/** The undo's progress between invocations: the combined result so far and where its report went. */
+export const undoStateSchema = undoResultSchema.extend({
+  invocations: z.number().int().min(0),
+  reportKey: z.string().nullable(),
+});
+export type UndoState = z.infer<typeof undoStateSchema>;
+
+/** `state` is null on the first invocation. */
+export const undoEventSchema = z.object({
+  run: runContextSchema,
+  state: undoStateSchema.nullable().default(null),
+});
+
 export const diffResultSchema = z.object({
   reportKey: z.string(),
   changed: z.number().int(),
@@ -127,3 +145,12 @@ export const failureEventSchema = z.object({
   state: z.unknown().optional(),
 });
 export const failureResultSchema = z.object({ reportKey: z.string(), failedState: z.string() });
+
+/**
+ * The Fail states that mean "the run worked, its result did not meet the criteria" (exit 1), as opposed
+ * to an error (exit 2): the verdict failed, or post-validation failed and the run was undone as asked.
+ */
+export const CRITERIA_NOT_MET_ERRORS: readonly string[] = [
+  'MigrationCriteriaNotMet',
+  'PostValidationFailedRunUndone',
+];

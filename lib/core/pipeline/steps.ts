@@ -6,6 +6,10 @@ import {
   backfillPersonnelAffiliations,
   backfillProjectRelationships,
 } from '../backfill/index.ts';
+import { renderUndoMarkdown } from '../journal/render-undo.ts';
+import { ensureJournal } from '../journal/schema.ts';
+import { undoRun } from '../journal/undo.ts';
+import { combineUndoResults } from '../journal/undo-contract.ts';
 import { diffValidationReports, renderDiffHtml, renderDiffMarkdown } from '../reports/diff.ts';
 import { publishReport, readReport } from '../reports/publish.ts';
 import { renderValidationHtml, renderValidationMarkdown } from '../reports/render-validation.ts';
@@ -31,6 +35,8 @@ import {
   runContextSchema,
   runEventSchema,
   type SmokeResult,
+  type UndoState,
+  undoEventSchema,
   type ValidateResult,
   validateEventSchema,
 } from './contracts.ts';
@@ -99,6 +105,8 @@ export async function preflight(deps: PipelineDeps, rawEvent: unknown): Promise<
     );
   }
   await requireSchemas(deps.sql);
+  // The journal every live backfill write goes to (the backfill also creates it when run on its own).
+  if (!input.dryRun) await ensureJournal(deps.sql);
   return {
     runId: event.runId,
     stage: input.stage,
@@ -106,6 +114,7 @@ export async function preflight(deps: PipelineDeps, rawEvent: unknown): Promise<
     steps: input.steps,
     chunkSize: input.chunkSize,
     takeSnapshot: !input.dryRun && !input.skipSnapshot && (deps.stage?.snapshots ?? true),
+    undoOnFailure: input.undoOnFailure && !input.dryRun,
     snapshotId: snapshotIdFor(event.runId),
     startedAt: (deps.now?.() ?? new Date()).toISOString(),
   };
@@ -225,6 +234,36 @@ async function readValidation(
   return validationReportSchema.parse(
     await readReport(store, reportKey(keyOf(run, `validation-${phase}`), 'json')),
   );
+}
+
+/**
+ * One invocation of the undo the execution asked for when post-validation failed: reverses this run's
+ * journaled writes until the time budget is spent; the state machine loops until it is done (or stopped
+ * by rows that depend on what the run created). The combined result goes to the `undo` report.
+ */
+export async function undoStep(
+  deps: PipelineDeps,
+  rawEvent: unknown,
+  timeBudgetMs: number,
+): Promise<UndoState> {
+  const { run, state } = parse(undoEventSchema, rawEvent, 'undo event');
+  const result = await undoRun(deps.sql, { runId: run.runId, timeBudgetMs: Math.max(0, timeBudgetMs) });
+  let combined = result;
+  let invocations = 1;
+  if (state) {
+    const { invocations: previous, reportKey: _none, ...before } = state;
+    combined = combineUndoResults([before, result]);
+    invocations = previous + 1;
+  }
+  let reportKeyOfUndo: string | null = null;
+  if (combined.status !== 'in-progress') {
+    const [key] = await publishReport(deps.store, keyOf(run, 'undo'), {
+      json: { kind: 'undo', schemaVersion: 1, stage: run.stage, ...combined },
+      markdown: renderUndoMarkdown(combined),
+    });
+    reportKeyOfUndo = key ?? reportKey(keyOf(run, 'undo'), 'json');
+  }
+  return { ...combined, invocations, reportKey: reportKeyOfUndo };
 }
 
 export async function diffStep(deps: PipelineDeps, rawEvent: unknown) {
