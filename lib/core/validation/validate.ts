@@ -1,9 +1,19 @@
 import {
+  COMPANY_ENTITY_TYPES_SQL,
+  legacyRecordExistsSql,
+  personExistsSql,
+  personnelEntityExistsSql,
+  personnelLinkOrphanReasonSql,
+  projectExistsSql,
+  projectLinkOrphansQuery,
+  unifiedOrphansQueries,
+} from '../mapping/orphans.ts';
+import {
   companySourcesCtes,
   recordAssignmentExistsSql,
   recordCompanySql,
 } from '../mapping/record-sources.ts';
-import { ROLE_MAPPINGS, type RoleMapping, trimmedNameSql } from '../mapping/roles.ts';
+import { ROLE_MAPPINGS, trimmedNameSql } from '../mapping/roles.ts';
 import { requireSchemas } from '../schema/introspect.ts';
 import type { SqlClient } from '../sql/types.ts';
 import { ensureValidationIndexes } from './indexes.ts';
@@ -67,22 +77,18 @@ function companyRecordsSql(): string {
 function projectLinksSql(): string {
   return ROLE_MAPPINGS.map((role) => {
     const entity = `l.${role.projectLinkEntityColumn}`;
+    const orphans = projectLinkOrphansQuery(role);
     return `SELECT '${role.code}' AS role, count(*)::int8 AS total,
         count(*) FILTER (WHERE x.project_exists AND x.entity_exists AND x.assignment_id IS NOT NULL)::int8 AS covered,
         count(*) FILTER (WHERE NOT (x.project_exists AND x.entity_exists))::int8 AS orphans,
         count(*) FILTER (WHERE x.is_confidential AND x.assignment_id IS NOT NULL AND NOT x.assignment_confidential)::int8
           AS confidentiality_lost,
         (SELECT json_agg(s) FROM (
-           SELECT '${role.projectLinkTable}' AS "table", l.relationship_id AS id,
-                  CASE WHEN NOT EXISTS (SELECT 1 FROM projects p WHERE p.project_id = l.project_id)
-                       THEN 'missing project' ELSE 'missing ${role.code}' END AS reason
-             FROM ${role.projectLinkTable} l
-            WHERE NOT EXISTS (SELECT 1 FROM projects p WHERE p.project_id = l.project_id)
-               OR NOT EXISTS (SELECT 1 FROM ${role.legacyTable} e WHERE e.${role.idColumn} = ${entity})
-            ORDER BY l.relationship_id LIMIT :sample) AS s) AS orphan_sample
+           SELECT '${orphans.table}' AS "table", o.id, o.reason FROM (${orphans.sql}) AS o
+            ORDER BY o.id LIMIT :sample) AS s) AS orphan_sample
       FROM (SELECT l.is_confidential,
-                   EXISTS (SELECT 1 FROM projects p WHERE p.project_id = l.project_id) AS project_exists,
-                   EXISTS (SELECT 1 FROM ${role.legacyTable} e WHERE e.${role.idColumn} = ${entity}) AS entity_exists,
+                   ${projectExistsSql('l.project_id')} AS project_exists,
+                   ${legacyRecordExistsSql(role, entity)} AS entity_exists,
                    pa.assignment_id, pa.is_confidential AS assignment_confidential
               FROM ${role.projectLinkTable} l
               LEFT JOIN company_roles r ON r.role_code = '${role.code}'
@@ -94,17 +100,15 @@ function projectLinksSql(): string {
 
 /** V4 and the personnel half of V6. */
 function personnelLinksSql(titleColumn: string): string {
-  const inScope = ROLE_MAPPINGS.flatMap((r) => r.personnelEntityTypes.map((t) => `'${t}'`)).join(', ');
-  const byType = (value: (role: RoleMapping) => string, fallback: string) =>
-    `CASE l.entity_type ${ROLE_MAPPINGS.flatMap((role) =>
-      role.personnelEntityTypes.map((t) => `WHEN '${t}' THEN ${value(role)}`),
-    ).join(' ')} ELSE ${fallback} END`;
+  const companyId = `CASE l.entity_type ${ROLE_MAPPINGS.flatMap((role) =>
+    role.personnelEntityTypes.map((t) => `WHEN '${t}' THEN ${recordCompanySql(role, 'l.entity_id')}`),
+  ).join(' ')} ELSE NULL::int END`;
   return `WITH links AS (
-      SELECT l.relationship_id, l.personnel_id, l."${titleColumn}" AS title, l.entity_type IN (${inScope}) AS in_scope,
-             EXISTS (SELECT 1 FROM personnel p WHERE p.personnel_id = l.personnel_id) AS person_exists,
-             ${byType((role) => `EXISTS (SELECT 1 FROM ${role.legacyTable} e WHERE e.${role.idColumn} = l.entity_id)`, 'false')}
-               AS entity_exists,
-             ${byType((role) => recordCompanySql(role, 'l.entity_id'), 'NULL::int')} AS company_id
+      SELECT l.relationship_id, l.personnel_id, l."${titleColumn}" AS title,
+             l.entity_type IN (${COMPANY_ENTITY_TYPES_SQL}) AS in_scope,
+             ${personExistsSql('l.personnel_id')} AS person_exists,
+             ${personnelEntityExistsSql('l.entity_type', 'l.entity_id')} AS entity_exists,
+             ${companyId} AS company_id
         FROM personnel_entity_relationships l)
     SELECT count(*) FILTER (WHERE in_scope)::int8 AS total,
            count(*) FILTER (WHERE in_scope AND person_exists AND entity_exists AND EXISTS (
@@ -115,7 +119,7 @@ function personnelLinksSql(titleColumn: string): string {
            count(*) FILTER (WHERE in_scope AND NOT (person_exists AND entity_exists))::int8 AS orphans,
            (SELECT json_agg(s) FROM (
               SELECT 'personnel_entity_relationships' AS "table", relationship_id AS id,
-                     CASE WHEN NOT person_exists THEN 'missing person' ELSE 'missing entity' END AS reason
+                     ${personnelLinkOrphanReasonSql('person_exists', 'entity_exists')} AS reason
                 FROM links WHERE in_scope AND NOT (person_exists AND entity_exists)
                ORDER BY relationship_id LIMIT :sample) AS s) AS orphan_sample
       FROM links`;
@@ -139,29 +143,14 @@ const DUPLICATES_SQL = `
    GROUP BY g.normalized ORDER BY g.normalized`;
 
 /** V6 (unified side): rows pointing at companies, roles or people that do not exist. */
-const UNIFIED_ORPHANS_SQL = `
-  SELECT json_agg(s) AS sample, (SELECT count(*) FROM (${unifiedOrphanRows()}) AS all_rows)::int8 AS total
-    FROM (${unifiedOrphanRows()} ORDER BY 1, 2 LIMIT :sample) AS s`;
-
-function unifiedOrphanRows(): string {
-  return `SELECT 'company_role_assignments' AS "table", a.assignment_id AS id,
-                 CASE WHEN c.company_id IS NULL THEN 'missing company' ELSE 'missing role' END AS reason
-            FROM company_role_assignments a
-            LEFT JOIN companies c ON c.company_id = a.company_id
-            LEFT JOIN company_roles r ON r.role_id = a.role_id
-           WHERE c.company_id IS NULL OR r.role_id IS NULL
-          UNION ALL
-          SELECT 'person_company_affiliations', f.affiliation_id,
-                 CASE WHEN c.company_id IS NULL THEN 'missing company' ELSE 'missing person' END
-            FROM person_company_affiliations f
-            LEFT JOIN companies c ON c.company_id = f.company_id
-            LEFT JOIN personnel p ON p.personnel_id = f.person_id
-           WHERE c.company_id IS NULL OR p.personnel_id IS NULL
-          UNION ALL
-          SELECT 'client_profiles', cp.company_id, 'missing company'
-            FROM client_profiles cp LEFT JOIN companies c ON c.company_id = cp.company_id
-           WHERE c.company_id IS NULL`;
-}
+const UNIFIED_ORPHANS_SQL = (() => {
+  const rows = unifiedOrphansQueries()
+    .map((q) => `SELECT '${q.table}' AS "table", o.id, o.reason FROM (${q.sql}) AS o`)
+    .join('\n          UNION ALL\n          ');
+  return `
+  SELECT json_agg(s) AS sample, (SELECT count(*) FROM (${rows}) AS all_rows)::int8 AS total
+    FROM (${rows} ORDER BY 1, 2 LIMIT :sample) AS s`;
+})();
 
 /** V7: a company's name differs from its records' trimmed names, or its R3 fields from its first record. */
 function driftSql(): string {

@@ -513,10 +513,10 @@ describe.each(realDatabases)('validation checks: $name', (backend) => {
             { table: 'person_company_affiliations', id: 21, reason: 'missing person' },
             { table: 'project_vendor_relationships', id: 1, reason: 'missing project' },
             { table: 'project_owner_relationships', id: 1, reason: 'missing developer' },
-            { table: 'project_offtaker_relationships', id: 1, reason: 'missing project' },
+            { table: 'project_offtaker_relationships', id: 1, reason: 'missing project and offtaker' },
             { table: 'personnel_entity_relationships', id: 1, reason: 'missing person' },
             { table: 'personnel_entity_relationships', id: 2, reason: 'missing entity' },
-            { table: 'personnel_entity_relationships', id: 3, reason: 'missing person' },
+            { table: 'personnel_entity_relationships', id: 3, reason: 'missing person and entity' },
           ],
         });
         expect(issue(report, 'unified-orphans')).toEqual({
