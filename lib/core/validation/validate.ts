@@ -15,10 +15,14 @@ import {
 } from '../mapping/record-sources.ts';
 import { ROLE_MAPPINGS, trimmedNameSql } from '../mapping/roles.ts';
 import { requireSchemas } from '../schema/introspect.ts';
+import { DISTINCT_PAIRS_EXIST_SQL } from '../schema/migration.sql.ts';
 import type { SqlClient } from '../sql/types.ts';
+import { duplicateGroupsSql, isAcknowledged } from './duplicate-names.ts';
 import { ensureValidationIndexes } from './indexes.ts';
 import {
+  type AcknowledgedPair,
   type Criterion,
+  type DuplicateGroup,
   meetsPercent,
   percentOf,
   ROLE_KEYS,
@@ -125,23 +129,6 @@ function personnelLinksSql(titleColumn: string): string {
       FROM links`;
 }
 
-/** V5: groups of companies whose normalized names are equal. */
-const DUPLICATES_SQL = `
-  WITH named AS (
-    SELECT c.company_id, c.company_name,
-           lower(btrim(regexp_replace(c.company_name, '\\s+', ' ', 'g'))) AS normalized
-      FROM companies c),
-  groups AS (SELECT normalized FROM named GROUP BY normalized HAVING count(*) > 1)
-  SELECT g.normalized, json_agg(json_build_object(
-           'companyId', n.company_id, 'name', n.company_name,
-           'roles', coalesce((SELECT json_agg(DISTINCT r.role_code) FROM company_role_assignments a
-                                JOIN company_roles r ON r.role_id = a.role_id WHERE a.company_id = n.company_id), '[]'),
-           'contextTypes', coalesce((SELECT json_agg(DISTINCT a.context_type) FROM company_role_assignments a
-                                      WHERE a.company_id = n.company_id), '[]'))
-         ORDER BY n.company_id) AS companies
-    FROM groups g JOIN named n ON n.normalized = g.normalized
-   GROUP BY g.normalized ORDER BY g.normalized`;
-
 /** V6 (unified side): rows pointing at companies, roles or people that do not exist. */
 const UNIFIED_ORPHANS_SQL = (() => {
   const rows = unifiedOrphansQueries()
@@ -182,8 +169,13 @@ function driftSql(): string {
                                        FROM drifted ORDER BY company_id, field, legacy LIMIT :sample) AS s) AS sample`;
 }
 
+/**
+ * Roles missing from company_roles, and whether `duplicates keep-apart` has recorded pairs (its table
+ * exists): asked here so that V5 knows whether to read them without a statement of its own.
+ */
 const MISSING_ROLES_SQL = `
-  SELECT coalesce(json_agg(v.code ORDER BY v.code), '[]') AS missing
+  SELECT coalesce(json_agg(v.code ORDER BY v.code), '[]') AS missing,
+         ${DISTINCT_PAIRS_EXIST_SQL} AS distinct_pairs
     FROM (VALUES ${ROLE_MAPPINGS.map((r) => `('${r.code}')`).join(', ')}) AS v(code)
    WHERE NOT EXISTS (SELECT 1 FROM company_roles r WHERE r.role_code = v.code)`;
 
@@ -198,15 +190,25 @@ export async function validate(sql: SqlClient, options: ValidateOptions): Promis
   const indexes = await ensureValidationIndexes(sql, { create: options.createIndexes ?? true });
   const params = { sample };
 
-  const missingRoles = (await sql.query<{ missing: string[] }>(MISSING_ROLES_SQL)).rows[0]?.missing ?? [];
+  const setup = (await sql.query<{ missing: string[]; distinct_pairs: boolean }>(MISSING_ROLES_SQL)).rows[0];
+  const missingRoles = setup?.missing ?? [];
   const records = await sql.query<JsonRow & { role: RoleKey }>(companyRecordsSql(), params);
   const projects = await sql.query<JsonRow & { role: RoleKey }>(projectLinksSql(), params);
   const personnel =
     (await sql.query<JsonRow>(personnelLinksSql(schema.personnelTitleColumn), params)).rows[0] ?? {};
   const duplicates = await sql.query<{
     normalized: string;
-    companies: ValidationReport['duplicateNameGroups'][0]['companies'];
-  }>(DUPLICATES_SQL);
+    companies: DuplicateGroup['companies'];
+    acknowledged_pairs: AcknowledgedPair[];
+  }>(duplicateGroupsSql({ distinctPairs: setup?.distinct_pairs === true, details: false }));
+  const duplicateGroups: DuplicateGroup[] = duplicates.rows.map((g) => ({
+    normalizedName: g.normalized,
+    acknowledged: isAcknowledged(g.companies.length, g.acknowledged_pairs.length),
+    acknowledgedPairs: g.acknowledged_pairs,
+    companies: g.companies,
+  }));
+  const acknowledgedGroups = duplicateGroups.filter((g) => g.acknowledged).length;
+  const duplicatesToReview = duplicateGroups.length - acknowledgedGroups;
   const unifiedOrphans = (await sql.query<JsonRow>(UNIFIED_ORPHANS_SQL, params)).rows[0] ?? {};
   const drift = (await sql.query<JsonRow>(driftSql(), params)).rows[0] ?? {};
 
@@ -292,8 +294,8 @@ export async function validate(sql: SqlClient, options: ValidateOptions): Promis
   issue(
     'warning',
     'duplicate-names',
-    duplicates.rows.length,
-    `${duplicates.rows.length} group(s) of companies with near-identical names`,
+    duplicatesToReview,
+    `${duplicatesToReview} group(s) of companies with near-identical names`,
   );
   issue(
     'warning',
@@ -302,6 +304,12 @@ export async function validate(sql: SqlClient, options: ValidateOptions): Promis
     `${n(drift.total)} company(ies) differ from their legacy records`,
   );
   issue('warning', 'stale-assignments', stale, `${stale} record assignment(s) point at deleted legacy rows`);
+  issue(
+    'info',
+    'duplicate-names-acknowledged',
+    acknowledgedGroups,
+    `${acknowledgedGroups} group(s) of near-identical names recorded as legitimately distinct`,
+  );
   issue(
     'info',
     'out-of-scope-links',
@@ -377,11 +385,7 @@ export async function validate(sql: SqlClient, options: ValidateOptions): Promis
       percent: percentOf(personnelCovered, personnelTotal),
       outOfScope: n(personnel.out_of_scope),
     },
-    duplicateNameGroups: duplicates.rows.map((g) => ({
-      normalizedName: g.normalized,
-      acknowledged: false,
-      companies: g.companies,
-    })),
+    duplicateNameGroups: duplicateGroups,
     orphans: {
       personnelLinks: n(personnel.orphans),
       projectLinks: projectOrphans,

@@ -429,6 +429,7 @@ describe.each(realDatabases)('validation checks: $name', (backend) => {
       {
         normalizedName: 'holtec international',
         acknowledged: false,
+        acknowledgedPairs: [],
         companies: [
           { companyId: 4, name: 'Holtec  International', roles: [], contextTypes: [] },
           { companyId: 5, name: 'holtec international', roles: [], contextTypes: [] },
@@ -439,6 +440,7 @@ describe.each(realDatabases)('validation checks: $name', (backend) => {
       {
         normalizedName: 'x-energy',
         acknowledged: false,
+        acknowledgedPairs: [],
         companies: [
           {
             companyId: 1,
