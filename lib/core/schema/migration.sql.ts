@@ -29,8 +29,16 @@ CREATE TABLE IF NOT EXISTS ${DISTINCT_PAIRS_TABLE} (
   CHECK (company_a < company_b)
 )`;
 
-/** SQL true when the distinct-pairs table exists (whether or not its schema does). */
-export const DISTINCT_PAIRS_EXIST_SQL = `(to_regclass('${DISTINCT_PAIRS_TABLE}') IS NOT NULL)`;
+/**
+ * SQL true when the distinct-pairs table exists and this user may read it. Never raises: without the
+ * schema, or without USAGE on it (to_regclass would raise then), it is false, and readers carry on as if
+ * no pair had been recorded — V5 then warns about those groups, the safe side.
+ */
+export const DISTINCT_PAIRS_EXIST_SQL = `(CASE
+    WHEN NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = '${MIGRATION_SCHEMA}') THEN false
+    WHEN NOT has_schema_privilege('${MIGRATION_SCHEMA}', 'USAGE') THEN false
+    WHEN to_regclass('${DISTINCT_PAIRS_TABLE}') IS NULL THEN false
+    ELSE has_table_privilege('${DISTINCT_PAIRS_TABLE}', 'SELECT') END)`;
 
 /**
  * Creates the schema and its tables when missing; idempotent. Concurrent first uses (two operators, or

@@ -357,6 +357,49 @@ describe('a database without the keep-apart table', () => {
   });
 });
 
+describe('a user who may not read the migration schema', () => {
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await openPgliteDatabase();
+    await applySchemas(database.client);
+    await seed(database.client, COMPANIES);
+    await keepApart(database.client, { companyA: 4, companyB: 5, reason: 'subsidiary and parent' });
+    await database.client.query(`CREATE ROLE validator_without_access`);
+    await database.client.query(`GRANT USAGE ON SCHEMA "${database.schema}" TO validator_without_access`);
+    await database.client.query(
+      `GRANT SELECT ON ALL TABLES IN SCHEMA "${database.schema}" TO validator_without_access`,
+    );
+  });
+
+  afterAll(async () => {
+    await database?.dispose();
+  });
+
+  it('validates as if no pair were recorded (the groups warn) instead of failing', async () => {
+    // Prepare
+    const asOwner = await validateNow(database.client);
+    await database.client.query('SET ROLE validator_without_access');
+
+    // Act
+    let restricted: ValidationReport;
+    try {
+      restricted = await validate(database.client, {
+        runId: 'run-dups',
+        stage: 'test',
+        now: NOW,
+        createIndexes: false,
+      });
+    } finally {
+      await database.client.query('RESET ROLE');
+    }
+
+    // Assess
+    expect(issueCounts(asOwner)).toEqual({ 'duplicate-names': 1, 'duplicate-names-acknowledged': 1 });
+    expect(issueCounts(restricted)).toEqual({ 'duplicate-names': 2 });
+  });
+});
+
 describe.runIf(serverUrl)('two schemas of one server database', () => {
   const databases: TestDatabase[] = [];
 
