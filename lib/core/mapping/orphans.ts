@@ -42,7 +42,11 @@ export function personnelEntityExistsSql(entityTypeSql: string, entityIdSql: str
 }
 
 /** Why a project link of `role` is an orphan, from its two existence flags (SQL booleans). */
-export function projectLinkOrphanReasonSql(role: RoleMapping, projectExists: string, entityExists: string) {
+export function projectLinkOrphanReasonSql(
+  role: RoleMapping,
+  projectExists: string,
+  entityExists: string,
+): string {
   return `CASE WHEN NOT ${projectExists} AND NOT ${entityExists} THEN 'missing project and ${role.code}'
                WHEN NOT ${projectExists} THEN 'missing project' ELSE 'missing ${role.code}' END`;
 }
