@@ -3,7 +3,9 @@ import { registerBackfillCommand } from './commands/backfill.ts';
 import { registerStatusCommand } from './commands/cloud-run.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerDualWriteCommand } from './commands/dual-write.ts';
+import { registerDuplicatesCommand } from './commands/duplicates.ts';
 import { registerMonitorCommand } from './commands/monitor.ts';
+import { registerOrphansCommand } from './commands/orphans.ts';
 import { registerReportCommands } from './commands/report.ts';
 import { registerRestoreCommand } from './commands/restore.ts';
 import { registerRunCommand } from './commands/run.ts';
@@ -27,6 +29,8 @@ export function createProgram(io: CliIo): Command {
   registerValidateCommand(program, io);
   registerMonitorCommand(program, io);
   registerDualWriteCommand(program, io);
+  registerDuplicatesCommand(program, io);
+  registerOrphansCommand(program, io);
   registerReportCommands(program, io);
   registerRunCommand(program, io);
   registerStatusCommand(program, io);

@@ -1,4 +1,9 @@
 import { journalCte, journalReturning } from '../journal/schema.ts';
+import {
+  COMPANY_ENTITY_TYPES_SQL,
+  personExistsSql,
+  personnelLinkOrphanReasonSql,
+} from '../mapping/orphans.ts';
 import { ROLE_MAPPINGS } from '../mapping/roles.ts';
 import { requireSchemas } from '../schema/introspect.ts';
 import type { PersonnelTitleColumn } from '../schema/legacy.sql.ts';
@@ -42,15 +47,13 @@ function caseByEntityType(
   return `CASE entity_type ${branches.join(' ')} ELSE ${fallback} END`;
 }
 
-const IN_SCOPE_TYPES = ROLE_MAPPINGS.flatMap((r) => r.personnelEntityTypes)
-  .map((t) => `'${t}'`)
-  .join(', ');
+const IN_SCOPE_TYPES = COMPANY_ENTITY_TYPES_SQL;
 
 function linkCtes(title: PersonnelTitleColumn, mode: ResolveMode): string {
   const resolved = (alias: string, where: string) => `
     SELECT relationship_id, personnel_id, entity_type, entity_id, title, notes,
            entity_type IN (${IN_SCOPE_TYPES}) AS in_scope,
-           EXISTS (SELECT 1 FROM personnel p WHERE p.personnel_id = x.personnel_id) AS person_exists,
+           ${personExistsSql('x.personnel_id')} AS person_exists,
            ${caseByEntityType((role) => entityExistsSql(role, 'x.entity_id'), 'false')} AS entity_exists,
            ${caseByEntityType((role) => companyKeySql(role, 'x.entity_id', mode))} AS company_key
       FROM (SELECT ${alias}.relationship_id, ${alias}.personnel_id, ${alias}.entity_type, ${alias}.entity_id,
@@ -82,8 +85,7 @@ function linkCtes(title: PersonnelTitleColumn, mode: ResolveMode): string {
 function orphanSampleSql(title: PersonnelTitleColumn, mode: ResolveMode): string {
   return `WITH ${linkCtes(title, mode)}
     SELECT '${TABLE}' AS "table", relationship_id AS id,
-           CASE WHEN NOT person_exists AND NOT entity_exists THEN 'missing person and entity'
-                WHEN NOT person_exists THEN 'missing person' ELSE 'missing entity' END AS reason
+           ${personnelLinkOrphanReasonSql('person_exists', 'entity_exists')} AS reason
       FROM chunk WHERE in_scope AND NOT (person_exists AND entity_exists) ORDER BY relationship_id`;
 }
 

@@ -1,4 +1,5 @@
 import { journalCte, journalReturning } from '../journal/schema.ts';
+import { projectExistsSql, projectLinkOrphanReasonSql } from '../mapping/orphans.ts';
 import { ROLE_MAPPINGS, type RoleMapping } from '../mapping/roles.ts';
 import type { SqlSession } from '../sql/types.ts';
 import type { BackfillPhase, BackfillStepDefinition, StepOutcome } from './driver.ts';
@@ -34,7 +35,7 @@ function linkCtes(role: RoleMapping, mode: ResolveMode): string {
   const resolved = (alias: string) => `
       SELECT ${alias}.relationship_id, ${alias}.project_id, ${alias}.${entity} AS entity_id,
              ${alias}.is_confidential, ${alias}.notes,
-             EXISTS (SELECT 1 FROM projects p WHERE p.project_id = ${alias}.project_id) AS project_exists,
+             ${projectExistsSql(`${alias}.project_id`)} AS project_exists,
              ${entityExistsSql(role, `${alias}.${entity}`)} AS entity_exists,
              ${companyKeySql(role, `${alias}.${entity}`, mode)} AS company_key
         FROM ${table} ${alias}`;
@@ -64,8 +65,7 @@ const changesExisting = (d: string) => `${d}assignment_id IS NOT NULL
 function orphanSampleSql(role: RoleMapping, mode: ResolveMode): string {
   return `WITH ${linkCtes(role, mode)}
     SELECT '${role.projectLinkTable}' AS "table", relationship_id AS id,
-           CASE WHEN NOT project_exists AND NOT entity_exists THEN 'missing project and ${role.code}'
-                WHEN NOT project_exists THEN 'missing project' ELSE 'missing ${role.code}' END AS reason
+           ${projectLinkOrphanReasonSql(role, 'project_exists', 'entity_exists')} AS reason
       FROM chunk WHERE NOT (project_exists AND entity_exists) ORDER BY relationship_id`;
 }
 

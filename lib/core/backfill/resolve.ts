@@ -1,3 +1,4 @@
+import { legacyRecordExistsSql } from '../mapping/orphans.ts';
 import { recordCompanySql } from '../mapping/record-sources.ts';
 import { type RoleMapping, trimmedNameSql } from '../mapping/roles.ts';
 
@@ -30,9 +31,8 @@ export function companyIdFromKeySql(keySql: string, mode: ResolveMode): string {
     : `CASE WHEN ${keySql} LIKE 'c:%' THEN substr(${keySql}, 3)::int END`;
 }
 
-export function entityExistsSql(role: RoleMapping, entityIdSql: string): string {
-  return `EXISTS (SELECT 1 FROM ${role.legacyTable} e WHERE e.${role.idColumn} = ${entityIdSql})`;
-}
+/** The orphan definition's own test (lib/core/mapping/orphans.ts), under the name the steps use. */
+export const entityExistsSql = legacyRecordExistsSql;
 
 /** Bounds that cover every key: a dry run reads everything as one range. */
 export const WHOLE_RANGE = { after: -2_147_483_648, upto: 2_147_483_647 } as const;

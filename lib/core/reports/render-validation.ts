@@ -147,17 +147,22 @@ export const REMEDIES: Readonly<Record<string, Remedy>> = {
   'legacy-orphans': {
     title: 'Legacy links that point at deleted rows',
     action:
-      'Not migrated by design (there is nothing to link them to). Review the V6 sample and clean them up in the legacy data; no re-run is needed.',
+      'Not migrated by design (there is nothing to link them to). List every one with `company-migration orphans list` (the V6 sample shows a few) and clean them up in the legacy data; no re-run is needed.',
   },
   'unified-orphans': {
     title: 'Unified rows that point at a missing company, role or person',
     action:
-      'Something deleted rows after the migration or a step stopped half-way. Review the V6 sample, restore or remove those rows, re-run `company-migration backfill` and validate again before switching the application over.',
+      'Something deleted rows after the migration or a step stopped half-way. List them with `company-migration orphans list`, restore or remove those rows, re-run `company-migration backfill` and validate again before switching the application over.',
   },
   'duplicate-names': {
     title: 'Companies with near-identical names',
     action:
-      'Review each group under V5: merge the companies in the application when they are one company, or record the group as legitimately distinct (e.g. a subsidiary and its parent) so it is reported as acknowledged.',
+      'Review each group under V5 (`company-migration duplicates list` adds counts, creation dates and a suggested survivor): merge the companies when they are one company, or record each pair that is legitimately distinct (e.g. a subsidiary and its parent) with `company-migration duplicates keep-apart <id> <id> --reason "…"`; a group whose pairs are all recorded is reported as acknowledged.',
+  },
+  'duplicate-names-acknowledged': {
+    title: 'Near-identical names recorded as legitimately distinct',
+    action:
+      'Nothing to do: an operator recorded every pair of these groups as distinct companies (`company-migration duplicates keep-apart`); the reasons are listed under V5.',
   },
   drift: {
     title: 'Companies that differ from their legacy records',
@@ -233,6 +238,25 @@ const INDEX_NOTE =
 /** Trusted Markdown, built here from escaped values. */
 export interface Md {
   readonly md: string;
+}
+
+type DuplicateNameGroup = ValidationReport['duplicateNameGroups'][number];
+type AcknowledgedPair = NonNullable<DuplicateNameGroup['acknowledgedPairs']>[number];
+
+/** A V5 group's state; a group with some of its pairs recorded as distinct is still to review. */
+function groupStatus(group: DuplicateNameGroup): string {
+  if (group.acknowledged) return 'acknowledged: legitimately distinct';
+  const recorded = (group.acknowledgedPairs ?? []).length;
+  const n = group.companies.length;
+  return recorded === 0
+    ? 'to review'
+    : `to review (${recorded} of ${(n * (n - 1)) / 2} pairs recorded as distinct)`;
+}
+
+const PAIR_COLUMNS = ['Companies', 'Reason', 'Recorded by', 'Recorded at'];
+
+function pairCells(pair: AcknowledgedPair): string[] {
+  return [`${pair.companyA} and ${pair.companyB}`, pair.reason, pair.recordedBy ?? '', pair.recordedAt ?? ''];
 }
 
 function mdRaw(md: string): Md {
@@ -459,7 +483,7 @@ export function renderValidationMarkdown(report: ValidationReport): string {
       : `${plural(groups.length, 'group', 'groups')} of companies whose names are equal once lower-cased and trimmed (${formatCount(groups.length - acknowledged)} to review, ${formatCount(acknowledged)} acknowledged as legitimately distinct).`,
     ...groups.map(
       (g) =>
-        `### “${mdInline(g.normalizedName)}” — ${g.acknowledged ? 'acknowledged: legitimately distinct' : 'to review'}\n\n${mdTable(
+        `### “${mdInline(g.normalizedName)}” — ${groupStatus(g)}\n\n${mdTable(
           ['Company id', 'Name', 'Roles', 'Contexts'],
           g.companies.map((c) => [
             c.companyId,
@@ -468,7 +492,14 @@ export function renderValidationMarkdown(report: ValidationReport): string {
             c.contextTypes.join(', '),
           ]),
           [0],
-        )}`,
+        )}${
+          (g.acknowledgedPairs ?? []).length === 0
+            ? ''
+            : `\n\nRecorded as legitimately distinct:\n\n${mdTable(
+                PAIR_COLUMNS,
+                (g.acknowledgedPairs ?? []).map(pairCells),
+              )}`
+        }`,
     ),
   );
 
@@ -800,7 +831,7 @@ ${card('Warnings', formatCount(warnings.entries), `${plural(warnings.records, 'r
         ),
     ...groups.map(
       (g) =>
-        `<h3>“${escapeHtml(g.normalizedName)}” ${g.acknowledged ? pill('acknowledged: legitimately distinct', 'neutral').html : pill('to review', 'warn').html}</h3>\n${htmlTable(
+        `<h3>“${escapeHtml(g.normalizedName)}” ${pill(groupStatus(g), g.acknowledged ? 'neutral' : 'warn').html}</h3>\n${htmlTable(
           {
             head: ['Company id', 'Name', 'Roles', 'Contexts'],
             numeric: [0],
@@ -811,7 +842,15 @@ ${card('Warnings', formatCount(warnings.entries), `${plural(warnings.records, 'r
               c.contextTypes.join(', '),
             ]),
           },
-        )}`,
+        )}${
+          (g.acknowledgedPairs ?? []).length === 0
+            ? ''
+            : `\n${htmlTable({
+                caption: 'Recorded as legitimately distinct',
+                head: PAIR_COLUMNS,
+                rows: (g.acknowledgedPairs ?? []).map(pairCells),
+              })}`
+        }`,
     ),
   );
 

@@ -39,6 +39,16 @@ export type ValidationIssue = z.infer<typeof issueSchema>;
 export const coverageSchema = z.object({ total: count, covered: count, percent });
 export type Coverage = z.infer<typeof coverageSchema>;
 
+/** Two companies an operator recorded as legitimately distinct; companyA < companyB. */
+export const acknowledgedPairSchema = z.object({
+  companyA: z.number().int(),
+  companyB: z.number().int(),
+  reason: z.string(),
+  recordedBy: z.string().optional(),
+  recordedAt: z.string().optional(),
+});
+export type AcknowledgedPair = z.infer<typeof acknowledgedPairSchema>;
+
 export const validationReportSchema = z.object({
   kind: z.literal('validation'),
   schemaVersion: z.literal(1),
@@ -66,8 +76,16 @@ export const validationReportSchema = z.object({
   duplicateNameGroups: z.array(
     z.object({
       normalizedName: z.string(),
-      /** A group an operator recorded as legitimately distinct (e.g. subsidiary and parent). */
+      /**
+       * Every pair of the group recorded as legitimately distinct (e.g. subsidiary and parent) with
+       * `duplicates keep-apart`: reported as acknowledged, not as a warning.
+       */
       acknowledged: z.boolean().default(false),
+      /**
+       * The pairs of this group recorded as distinct: all of them when acknowledged, maybe some otherwise
+       * (absent in reports from before `duplicates keep-apart`).
+       */
+      acknowledgedPairs: z.array(acknowledgedPairSchema).optional(),
       companies: z.array(
         z.object({
           companyId: z.number().int(),
@@ -96,6 +114,7 @@ export const validationReportSchema = z.object({
   statements: count.optional(),
 });
 export type ValidationReport = z.infer<typeof validationReportSchema>;
+export type DuplicateGroup = ValidationReport['duplicateNameGroups'][number];
 
 /** Success thresholds (per stage; these are the defaults). */
 export const successThresholdsSchema = z.object({

@@ -1,14 +1,28 @@
 import {
+  COMPANY_ENTITY_TYPES_SQL,
+  legacyRecordExistsSql,
+  personExistsSql,
+  personnelEntityExistsSql,
+  personnelLinkOrphanReasonSql,
+  projectExistsSql,
+  projectLinkOrphansQuery,
+  unifiedOrphansQueries,
+} from '../mapping/orphans.ts';
+import {
   companySourcesCtes,
   recordAssignmentExistsSql,
   recordCompanySql,
 } from '../mapping/record-sources.ts';
-import { ROLE_MAPPINGS, type RoleMapping, trimmedNameSql } from '../mapping/roles.ts';
+import { ROLE_MAPPINGS, trimmedNameSql } from '../mapping/roles.ts';
 import { requireSchemas } from '../schema/introspect.ts';
+import { DISTINCT_PAIRS_EXIST_SQL } from '../schema/migration.sql.ts';
 import type { SqlClient } from '../sql/types.ts';
+import { duplicateGroupsSql, isAcknowledged } from './duplicate-names.ts';
 import { ensureValidationIndexes } from './indexes.ts';
 import {
+  type AcknowledgedPair,
   type Criterion,
+  type DuplicateGroup,
   meetsPercent,
   percentOf,
   ROLE_KEYS,
@@ -67,22 +81,18 @@ function companyRecordsSql(): string {
 function projectLinksSql(): string {
   return ROLE_MAPPINGS.map((role) => {
     const entity = `l.${role.projectLinkEntityColumn}`;
+    const orphans = projectLinkOrphansQuery(role);
     return `SELECT '${role.code}' AS role, count(*)::int8 AS total,
         count(*) FILTER (WHERE x.project_exists AND x.entity_exists AND x.assignment_id IS NOT NULL)::int8 AS covered,
         count(*) FILTER (WHERE NOT (x.project_exists AND x.entity_exists))::int8 AS orphans,
         count(*) FILTER (WHERE x.is_confidential AND x.assignment_id IS NOT NULL AND NOT x.assignment_confidential)::int8
           AS confidentiality_lost,
         (SELECT json_agg(s) FROM (
-           SELECT '${role.projectLinkTable}' AS "table", l.relationship_id AS id,
-                  CASE WHEN NOT EXISTS (SELECT 1 FROM projects p WHERE p.project_id = l.project_id)
-                       THEN 'missing project' ELSE 'missing ${role.code}' END AS reason
-             FROM ${role.projectLinkTable} l
-            WHERE NOT EXISTS (SELECT 1 FROM projects p WHERE p.project_id = l.project_id)
-               OR NOT EXISTS (SELECT 1 FROM ${role.legacyTable} e WHERE e.${role.idColumn} = ${entity})
-            ORDER BY l.relationship_id LIMIT :sample) AS s) AS orphan_sample
+           SELECT '${orphans.table}' AS "table", o.id, o.reason FROM (${orphans.sql}) AS o
+            ORDER BY o.id LIMIT :sample) AS s) AS orphan_sample
       FROM (SELECT l.is_confidential,
-                   EXISTS (SELECT 1 FROM projects p WHERE p.project_id = l.project_id) AS project_exists,
-                   EXISTS (SELECT 1 FROM ${role.legacyTable} e WHERE e.${role.idColumn} = ${entity}) AS entity_exists,
+                   ${projectExistsSql('l.project_id')} AS project_exists,
+                   ${legacyRecordExistsSql(role, entity)} AS entity_exists,
                    pa.assignment_id, pa.is_confidential AS assignment_confidential
               FROM ${role.projectLinkTable} l
               LEFT JOIN company_roles r ON r.role_code = '${role.code}'
@@ -94,17 +104,15 @@ function projectLinksSql(): string {
 
 /** V4 and the personnel half of V6. */
 function personnelLinksSql(titleColumn: string): string {
-  const inScope = ROLE_MAPPINGS.flatMap((r) => r.personnelEntityTypes.map((t) => `'${t}'`)).join(', ');
-  const byType = (value: (role: RoleMapping) => string, fallback: string) =>
-    `CASE l.entity_type ${ROLE_MAPPINGS.flatMap((role) =>
-      role.personnelEntityTypes.map((t) => `WHEN '${t}' THEN ${value(role)}`),
-    ).join(' ')} ELSE ${fallback} END`;
+  const companyId = `CASE l.entity_type ${ROLE_MAPPINGS.flatMap((role) =>
+    role.personnelEntityTypes.map((t) => `WHEN '${t}' THEN ${recordCompanySql(role, 'l.entity_id')}`),
+  ).join(' ')} ELSE NULL::int END`;
   return `WITH links AS (
-      SELECT l.relationship_id, l.personnel_id, l."${titleColumn}" AS title, l.entity_type IN (${inScope}) AS in_scope,
-             EXISTS (SELECT 1 FROM personnel p WHERE p.personnel_id = l.personnel_id) AS person_exists,
-             ${byType((role) => `EXISTS (SELECT 1 FROM ${role.legacyTable} e WHERE e.${role.idColumn} = l.entity_id)`, 'false')}
-               AS entity_exists,
-             ${byType((role) => recordCompanySql(role, 'l.entity_id'), 'NULL::int')} AS company_id
+      SELECT l.relationship_id, l.personnel_id, l."${titleColumn}" AS title,
+             l.entity_type IN (${COMPANY_ENTITY_TYPES_SQL}) AS in_scope,
+             ${personExistsSql('l.personnel_id')} AS person_exists,
+             ${personnelEntityExistsSql('l.entity_type', 'l.entity_id')} AS entity_exists,
+             ${companyId} AS company_id
         FROM personnel_entity_relationships l)
     SELECT count(*) FILTER (WHERE in_scope)::int8 AS total,
            count(*) FILTER (WHERE in_scope AND person_exists AND entity_exists AND EXISTS (
@@ -115,53 +123,21 @@ function personnelLinksSql(titleColumn: string): string {
            count(*) FILTER (WHERE in_scope AND NOT (person_exists AND entity_exists))::int8 AS orphans,
            (SELECT json_agg(s) FROM (
               SELECT 'personnel_entity_relationships' AS "table", relationship_id AS id,
-                     CASE WHEN NOT person_exists THEN 'missing person' ELSE 'missing entity' END AS reason
+                     ${personnelLinkOrphanReasonSql('person_exists', 'entity_exists')} AS reason
                 FROM links WHERE in_scope AND NOT (person_exists AND entity_exists)
                ORDER BY relationship_id LIMIT :sample) AS s) AS orphan_sample
       FROM links`;
 }
 
-/** V5: groups of companies whose normalized names are equal. */
-const DUPLICATES_SQL = `
-  WITH named AS (
-    SELECT c.company_id, c.company_name,
-           lower(btrim(regexp_replace(c.company_name, '\\s+', ' ', 'g'))) AS normalized
-      FROM companies c),
-  groups AS (SELECT normalized FROM named GROUP BY normalized HAVING count(*) > 1)
-  SELECT g.normalized, json_agg(json_build_object(
-           'companyId', n.company_id, 'name', n.company_name,
-           'roles', coalesce((SELECT json_agg(DISTINCT r.role_code) FROM company_role_assignments a
-                                JOIN company_roles r ON r.role_id = a.role_id WHERE a.company_id = n.company_id), '[]'),
-           'contextTypes', coalesce((SELECT json_agg(DISTINCT a.context_type) FROM company_role_assignments a
-                                      WHERE a.company_id = n.company_id), '[]'))
-         ORDER BY n.company_id) AS companies
-    FROM groups g JOIN named n ON n.normalized = g.normalized
-   GROUP BY g.normalized ORDER BY g.normalized`;
-
 /** V6 (unified side): rows pointing at companies, roles or people that do not exist. */
-const UNIFIED_ORPHANS_SQL = `
-  SELECT json_agg(s) AS sample, (SELECT count(*) FROM (${unifiedOrphanRows()}) AS all_rows)::int8 AS total
-    FROM (${unifiedOrphanRows()} ORDER BY 1, 2 LIMIT :sample) AS s`;
-
-function unifiedOrphanRows(): string {
-  return `SELECT 'company_role_assignments' AS "table", a.assignment_id AS id,
-                 CASE WHEN c.company_id IS NULL THEN 'missing company' ELSE 'missing role' END AS reason
-            FROM company_role_assignments a
-            LEFT JOIN companies c ON c.company_id = a.company_id
-            LEFT JOIN company_roles r ON r.role_id = a.role_id
-           WHERE c.company_id IS NULL OR r.role_id IS NULL
-          UNION ALL
-          SELECT 'person_company_affiliations', f.affiliation_id,
-                 CASE WHEN c.company_id IS NULL THEN 'missing company' ELSE 'missing person' END
-            FROM person_company_affiliations f
-            LEFT JOIN companies c ON c.company_id = f.company_id
-            LEFT JOIN personnel p ON p.personnel_id = f.person_id
-           WHERE c.company_id IS NULL OR p.personnel_id IS NULL
-          UNION ALL
-          SELECT 'client_profiles', cp.company_id, 'missing company'
-            FROM client_profiles cp LEFT JOIN companies c ON c.company_id = cp.company_id
-           WHERE c.company_id IS NULL`;
-}
+const UNIFIED_ORPHANS_SQL = (() => {
+  const rows = unifiedOrphansQueries()
+    .map((q) => `SELECT '${q.table}' AS "table", o.id, o.reason FROM (${q.sql}) AS o`)
+    .join('\n          UNION ALL\n          ');
+  return `
+  SELECT json_agg(s) AS sample, (SELECT count(*) FROM (${rows}) AS all_rows)::int8 AS total
+    FROM (${rows} ORDER BY 1, 2 LIMIT :sample) AS s`;
+})();
 
 /** V7: a company's name differs from its records' trimmed names, or its R3 fields from its first record. */
 function driftSql(): string {
@@ -193,8 +169,13 @@ function driftSql(): string {
                                        FROM drifted ORDER BY company_id, field, legacy LIMIT :sample) AS s) AS sample`;
 }
 
+/**
+ * Roles missing from company_roles, and whether `duplicates keep-apart` has recorded pairs (its table
+ * exists): asked here so that V5 knows whether to read them without a statement of its own.
+ */
 const MISSING_ROLES_SQL = `
-  SELECT coalesce(json_agg(v.code ORDER BY v.code), '[]') AS missing
+  SELECT coalesce(json_agg(v.code ORDER BY v.code), '[]') AS missing,
+         ${DISTINCT_PAIRS_EXIST_SQL} AS distinct_pairs
     FROM (VALUES ${ROLE_MAPPINGS.map((r) => `('${r.code}')`).join(', ')}) AS v(code)
    WHERE NOT EXISTS (SELECT 1 FROM company_roles r WHERE r.role_code = v.code)`;
 
@@ -209,15 +190,25 @@ export async function validate(sql: SqlClient, options: ValidateOptions): Promis
   const indexes = await ensureValidationIndexes(sql, { create: options.createIndexes ?? true });
   const params = { sample };
 
-  const missingRoles = (await sql.query<{ missing: string[] }>(MISSING_ROLES_SQL)).rows[0]?.missing ?? [];
+  const setup = (await sql.query<{ missing: string[]; distinct_pairs: boolean }>(MISSING_ROLES_SQL)).rows[0];
+  const missingRoles = setup?.missing ?? [];
   const records = await sql.query<JsonRow & { role: RoleKey }>(companyRecordsSql(), params);
   const projects = await sql.query<JsonRow & { role: RoleKey }>(projectLinksSql(), params);
   const personnel =
     (await sql.query<JsonRow>(personnelLinksSql(schema.personnelTitleColumn), params)).rows[0] ?? {};
   const duplicates = await sql.query<{
     normalized: string;
-    companies: ValidationReport['duplicateNameGroups'][0]['companies'];
-  }>(DUPLICATES_SQL);
+    companies: DuplicateGroup['companies'];
+    acknowledged_pairs: AcknowledgedPair[];
+  }>(duplicateGroupsSql({ distinctPairs: setup?.distinct_pairs === true, details: false }));
+  const duplicateGroups: DuplicateGroup[] = duplicates.rows.map((g) => ({
+    normalizedName: g.normalized,
+    acknowledged: isAcknowledged(g.companies.length, g.acknowledged_pairs.length),
+    acknowledgedPairs: g.acknowledged_pairs,
+    companies: g.companies,
+  }));
+  const acknowledgedGroups = duplicateGroups.filter((g) => g.acknowledged).length;
+  const duplicatesToReview = duplicateGroups.length - acknowledgedGroups;
   const unifiedOrphans = (await sql.query<JsonRow>(UNIFIED_ORPHANS_SQL, params)).rows[0] ?? {};
   const drift = (await sql.query<JsonRow>(driftSql(), params)).rows[0] ?? {};
 
@@ -303,8 +294,8 @@ export async function validate(sql: SqlClient, options: ValidateOptions): Promis
   issue(
     'warning',
     'duplicate-names',
-    duplicates.rows.length,
-    `${duplicates.rows.length} group(s) of companies with near-identical names`,
+    duplicatesToReview,
+    `${duplicatesToReview} group(s) of companies with near-identical names`,
   );
   issue(
     'warning',
@@ -313,6 +304,12 @@ export async function validate(sql: SqlClient, options: ValidateOptions): Promis
     `${n(drift.total)} company(ies) differ from their legacy records`,
   );
   issue('warning', 'stale-assignments', stale, `${stale} record assignment(s) point at deleted legacy rows`);
+  issue(
+    'info',
+    'duplicate-names-acknowledged',
+    acknowledgedGroups,
+    `${acknowledgedGroups} group(s) of near-identical names recorded as legitimately distinct`,
+  );
   issue(
     'info',
     'out-of-scope-links',
@@ -388,11 +385,7 @@ export async function validate(sql: SqlClient, options: ValidateOptions): Promis
       percent: percentOf(personnelCovered, personnelTotal),
       outOfScope: n(personnel.out_of_scope),
     },
-    duplicateNameGroups: duplicates.rows.map((g) => ({
-      normalizedName: g.normalized,
-      acknowledged: false,
-      companies: g.companies,
-    })),
+    duplicateNameGroups: duplicateGroups,
     orphans: {
       personnelLinks: n(personnel.orphans),
       projectLinks: projectOrphans,

@@ -429,6 +429,7 @@ describe.each(realDatabases)('validation checks: $name', (backend) => {
       {
         normalizedName: 'holtec international',
         acknowledged: false,
+        acknowledgedPairs: [],
         companies: [
           { companyId: 4, name: 'Holtec  International', roles: [], contextTypes: [] },
           { companyId: 5, name: 'holtec international', roles: [], contextTypes: [] },
@@ -439,6 +440,7 @@ describe.each(realDatabases)('validation checks: $name', (backend) => {
       {
         normalizedName: 'x-energy',
         acknowledged: false,
+        acknowledgedPairs: [],
         companies: [
           {
             companyId: 1,
@@ -513,10 +515,10 @@ describe.each(realDatabases)('validation checks: $name', (backend) => {
             { table: 'person_company_affiliations', id: 21, reason: 'missing person' },
             { table: 'project_vendor_relationships', id: 1, reason: 'missing project' },
             { table: 'project_owner_relationships', id: 1, reason: 'missing developer' },
-            { table: 'project_offtaker_relationships', id: 1, reason: 'missing project' },
+            { table: 'project_offtaker_relationships', id: 1, reason: 'missing project and offtaker' },
             { table: 'personnel_entity_relationships', id: 1, reason: 'missing person' },
             { table: 'personnel_entity_relationships', id: 2, reason: 'missing entity' },
-            { table: 'personnel_entity_relationships', id: 3, reason: 'missing person' },
+            { table: 'personnel_entity_relationships', id: 3, reason: 'missing person and entity' },
           ],
         });
         expect(issue(report, 'unified-orphans')).toEqual({
