@@ -7,7 +7,9 @@ import {
 import { ROLE_MAPPINGS } from '../mapping/roles.ts';
 import { requireSchemas } from '../schema/introspect.ts';
 import type { PersonnelTitleColumn } from '../schema/legacy.sql.ts';
-import type { SqlSession } from '../sql/types.ts';
+import type { SqlParams, SqlSession } from '../sql/types.ts';
+import { ensureIndexes } from '../validation/indexes.ts';
+import type { Sample } from './contract.ts';
 import type { BackfillPhase, BackfillStepDefinition, StepOutcome } from './driver.ts';
 import {
   companyIdFromKeySql,
@@ -16,7 +18,7 @@ import {
   type ResolveMode,
   WHOLE_RANGE,
 } from './resolve.ts';
-import { countAndSample, legacyChunkBounds, rowCount } from './sql-helpers.ts';
+import { groupChunkBounds, rowCount } from './sql-helpers.ts';
 
 /**
  * Step 2 (R5): company-related personnel links become person_company_affiliations.
@@ -59,16 +61,11 @@ function linkCtes(title: PersonnelTitleColumn, mode: ResolveMode): string {
       FROM (SELECT ${alias}.relationship_id, ${alias}.personnel_id, ${alias}.entity_type, ${alias}.entity_id,
                    ${alias}."${title}" AS title, ${alias}.notes
               FROM ${TABLE} ${alias} WHERE ${where}) AS x`;
-  return `chunk AS (${resolved('l', 'l.relationship_id > :after AND l.relationship_id <= :upto')}),
-  peers AS (${resolved(
-    't',
-    `t.personnel_id IN (SELECT personnel_id FROM chunk WHERE in_scope AND person_exists AND entity_exists
-                                                          AND company_key IS NOT NULL)`,
-  )}),
+  return `chunk AS (${resolved('l', 'l.personnel_id > :after AND l.personnel_id <= :upto')}),
   identities AS (
     SELECT personnel_id, company_key, ${companyIdFromKeySql('company_key', mode)} AS company_id, title,
            min(relationship_id) AS first_id
-      FROM peers WHERE in_scope AND entity_exists AND company_key IS NOT NULL
+      FROM chunk WHERE in_scope AND person_exists AND entity_exists AND company_key IS NOT NULL
      GROUP BY personnel_id, company_key, title),
   decided AS (
     SELECT i.*, l.notes,
@@ -78,54 +75,17 @@ function linkCtes(title: PersonnelTitleColumn, mode: ResolveMode): string {
            (SELECT count(*) FROM person_company_affiliations f
              WHERE f.person_id = i.personnel_id AND f.company_id = i.company_id
                AND f.title IS NOT DISTINCT FROM i.title AND f.notes IS DISTINCT FROM l.notes) AS differing
-      FROM identities i JOIN ${TABLE} l ON l.relationship_id = i.first_id
-     WHERE i.first_id > :after AND i.first_id <= :upto)`;
+      FROM identities i JOIN ${TABLE} l ON l.relationship_id = i.first_id)`;
 }
 
-function orphanSampleSql(title: PersonnelTitleColumn, mode: ResolveMode): string {
-  return `WITH ${linkCtes(title, mode)}
-    SELECT '${TABLE}' AS "table", relationship_id AS id,
-           ${personnelLinkOrphanReasonSql('person_exists', 'entity_exists')} AS reason
-      FROM chunk WHERE in_scope AND NOT (person_exists AND entity_exists) ORDER BY relationship_id`;
-}
-
-async function linkCounts(
-  sql: SqlSession,
-  title: PersonnelTitleColumn,
-  mode: ResolveMode,
-  range: { after: number; upto: number },
-) {
-  const { rows } = await sql.query<Record<string, number>>(
-    `WITH ${linkCtes(title, mode)}
-     SELECT count(*) FILTER (WHERE in_scope AND person_exists AND entity_exists AND company_key IS NOT NULL)::int AS migrated,
-            count(*) FILTER (WHERE in_scope AND person_exists AND entity_exists AND company_key IS NULL)::int AS unmapped,
-            count(*) FILTER (WHERE NOT in_scope)::int AS out_of_scope
-       FROM chunk`,
-    range,
-  );
-  const row = rows[0] ?? {};
-  return {
-    linksMigrated: row.migrated ?? 0,
-    linksUnmapped: row.unmapped ?? 0,
-    linksOutOfScope: row.out_of_scope ?? 0,
-  };
-}
-
-function personnelPhase(title: PersonnelTitleColumn): BackfillPhase {
-  return {
-    label: TABLE,
-    countRows: (sql) => rowCount(sql, TABLE),
-    nextChunk: (tx, after, limit) => legacyChunkBounds(tx, TABLE, 'relationship_id', after, limit),
-    async applyChunk(tx, { after, upto, sampleSize, journal }) {
-      const range = { after, upto };
-      // No unique constraint guards a NULL title, so an application insert in flight could slip past the
-      // NOT EXISTS check. Holding the table against writers for this chunk (milliseconds) closes that gap;
-      // a writer holding it longer makes the chunk fail as a retryable lock timeout instead of hanging.
-      await tx.query("SET LOCAL lock_timeout = '10s'");
-      await tx.query(`LOCK TABLE person_company_affiliations IN SHARE ROW EXCLUSIVE MODE`);
-      const { rows } = await tx.query<{ inserted: number; updated: number }>(
-        `WITH ${linkCtes(title, 'live')},
-         inserted AS (
+/**
+ * One statement for a chunk (or, dry, for the whole table): in a live run the writes, journaled; in both
+ * the counts the step reports and its orphan sample — so the links are resolved once, not once per count.
+ */
+function chunkStatement(title: PersonnelTitleColumn, mode: ResolveMode): string {
+  const writes =
+    mode === 'live'
+      ? `inserted AS (
            INSERT INTO person_company_affiliations AS t (person_id, company_id, title, notes, is_primary)
            SELECT personnel_id, company_id, title, notes, false FROM decided WHERE existing = 0 ORDER BY first_id
            RETURNING ${journalReturning('person_company_affiliations', 't', 'insert')}),
@@ -137,20 +97,79 @@ function personnelPhase(title: PersonnelTitleColumn): BackfillPhase {
               AND f.title IS NOT DISTINCT FROM d.title AND f.notes IS DISTINCT FROM d.notes
               AND prev.affiliation_id = f.affiliation_id
            RETURNING ${journalReturning('person_company_affiliations', 'f', { beforeAlias: 'prev' })}),
-         ${journalCte('updated', 'person_company_affiliations')}
-         SELECT (SELECT count(*) FROM inserted)::int AS inserted, (SELECT count(*) FROM updated)::int AS updated`,
-        { ...range, ...journal },
+         ${journalCte('updated', 'person_company_affiliations')},`
+      : '';
+  const [inserted, updated] =
+    mode === 'live'
+      ? ['(SELECT count(*) FROM inserted)', '(SELECT count(*) FROM updated)']
+      : [
+          '(SELECT count(*) FROM decided WHERE existing = 0)',
+          '(SELECT coalesce(sum(differing), 0) FROM decided)',
+        ];
+  return `WITH ${linkCtes(title, mode)},
+     ${writes}
+     orphans AS (
+       SELECT relationship_id AS id, personnel_id,
+              ${personnelLinkOrphanReasonSql('person_exists', 'entity_exists')} AS reason
+         FROM chunk WHERE in_scope AND NOT (person_exists AND entity_exists))
+     SELECT ${inserted}::int AS inserted, ${updated}::int AS updated,
+            (SELECT count(*) FROM chunk
+              WHERE in_scope AND person_exists AND entity_exists AND company_key IS NOT NULL)::int AS migrated,
+            (SELECT count(*) FROM chunk
+              WHERE in_scope AND person_exists AND entity_exists AND company_key IS NULL)::int AS unmapped,
+            (SELECT count(*) FROM chunk WHERE NOT in_scope)::int AS out_of_scope,
+            (SELECT count(*) FROM orphans)::int AS orphan_count,
+            (SELECT json_agg(json_build_object('table', '${TABLE}', 'id', o.id, 'reason', o.reason))
+               FROM (SELECT * FROM orphans ORDER BY personnel_id, id LIMIT :sample_size) AS o) AS orphan_sample`;
+}
+
+interface ChunkSummary {
+  inserted: number;
+  updated: number;
+  migrated: number;
+  unmapped: number;
+  out_of_scope: number;
+  orphan_count: number;
+  orphan_sample: Sample['sample'] | null;
+}
+
+async function runChunkStatement(
+  sql: SqlSession,
+  title: PersonnelTitleColumn,
+  mode: ResolveMode,
+  params: SqlParams,
+): Promise<StepOutcome> {
+  const { rows } = await sql.query<ChunkSummary>(chunkStatement(title, mode), params);
+  const row = rows[0];
+  return {
+    counts: {
+      affiliationsInserted: row?.inserted ?? 0,
+      affiliationsUpdated: row?.updated ?? 0,
+      linksMigrated: row?.migrated ?? 0,
+      linksUnmapped: row?.unmapped ?? 0,
+      linksOutOfScope: row?.out_of_scope ?? 0,
+    },
+    orphans: { count: row?.orphan_count ?? 0, sample: row?.orphan_sample ?? [] },
+  };
+}
+
+function personnelPhase(title: PersonnelTitleColumn): BackfillPhase {
+  return {
+    label: TABLE,
+    countRows: (sql) => rowCount(sql, TABLE),
+    nextChunk: (tx, after, limit) => groupChunkBounds(tx, TABLE, 'personnel_id', after, limit),
+    async applyChunk(tx, { after, upto, sampleSize, journal }) {
+      // No unique constraint guards a NULL title, so an application insert in flight could slip past the
+      // NOT EXISTS check. Holding the table against writers for this chunk (milliseconds) closes that gap;
+      // a writer holding it longer makes the chunk fail as a retryable lock timeout instead of hanging.
+      // One DO block: one round trip for both.
+      await tx.query(
+        `DO $$ BEGIN
+           SET LOCAL lock_timeout = '10s';
+           LOCK TABLE person_company_affiliations IN SHARE ROW EXCLUSIVE MODE;
+         END $$`,
       );
-      const links = await linkCounts(tx, title, 'live', range);
-      const orphans = await countAndSample(tx, orphanSampleSql(title, 'live'), range, sampleSize);
-      return {
-        counts: {
-          affiliationsInserted: rows[0]?.inserted ?? 0,
-          affiliationsUpdated: rows[0]?.updated ?? 0,
-          ...links,
-        },
-        orphans,
-      };
+      return runChunkStatement(tx, title, 'live', { after, upto, sample_size: sampleSize, ...journal });
     },
   };
 }
@@ -161,27 +180,21 @@ async function titleColumn(sql: SqlSession): Promise<PersonnelTitleColumn> {
 
 async function predictPersonnel(sql: SqlSession, sampleSize: number): Promise<StepOutcome> {
   const title = await titleColumn(sql);
-  const { rows } = await sql.query<{ inserted: number; updated: number }>(
-    `WITH ${linkCtes(title, 'dry')}
-     SELECT count(*) FILTER (WHERE existing = 0)::int AS inserted, coalesce(sum(differing), 0)::int AS updated
-       FROM decided`,
-    WHOLE_RANGE,
-  );
-  const links = await linkCounts(sql, title, 'dry', WHOLE_RANGE);
-  const orphans = await countAndSample(sql, orphanSampleSql(title, 'dry'), WHOLE_RANGE, sampleSize);
-  return {
-    counts: {
-      affiliationsInserted: rows[0]?.inserted ?? 0,
-      affiliationsUpdated: rows[0]?.updated ?? 0,
-      ...links,
-    },
-    orphans,
-  };
+  return runChunkStatement(sql, title, 'dry', { ...WHOLE_RANGE, sample_size: sampleSize });
 }
+
+/** Chunks take whole persons: through the legacy unique index (personnel_id, …), or one we add. */
+const PERSON_LINK_INDEXES = [
+  { name: `company_migration_${TABLE}_person_idx`, table: TABLE, columns: ['personnel_id'] },
+];
 
 export const personnelStep: BackfillStepDefinition = {
   step: 'personnel',
   countKeys: PERSONNEL_COUNT_KEYS,
+  async prepare(sql) {
+    await ensureIndexes(sql, PERSON_LINK_INDEXES, { create: true });
+    return { counts: {} };
+  },
   phases: async (sql) => [personnelPhase(await titleColumn(sql))],
   predict: predictPersonnel,
 };

@@ -1,7 +1,9 @@
 import { journalCte, journalReturning } from '../journal/schema.ts';
 import { projectExistsSql, projectLinkOrphanReasonSql } from '../mapping/orphans.ts';
 import { ROLE_MAPPINGS, type RoleMapping } from '../mapping/roles.ts';
-import type { SqlSession } from '../sql/types.ts';
+import type { SqlParams, SqlSession } from '../sql/types.ts';
+import { ensureIndexes } from '../validation/indexes.ts';
+import { mergeSample, type Sample } from './contract.ts';
 import type { BackfillPhase, BackfillStepDefinition, StepOutcome } from './driver.ts';
 import {
   companyIdFromKeySql,
@@ -10,7 +12,7 @@ import {
   type ResolveMode,
   WHOLE_RANGE,
 } from './resolve.ts';
-import { countAndSample, legacyChunkBounds, rowCount } from './sql-helpers.ts';
+import { groupChunkBounds, rowCount } from './sql-helpers.ts';
 
 /**
  * Step 3 (R6): each legacy project link becomes a 'Project' role assignment of the entity's company.
@@ -39,14 +41,11 @@ function linkCtes(role: RoleMapping, mode: ResolveMode): string {
              ${entityExistsSql(role, `${alias}.${entity}`)} AS entity_exists,
              ${companyKeySql(role, `${alias}.${entity}`, mode)} AS company_key
         FROM ${table} ${alias}`;
-  return `chunk AS (${resolved('l')} WHERE l.relationship_id > :after AND l.relationship_id <= :upto),
-  peers AS (${resolved('t')}
-           WHERE t.project_id IN (SELECT project_id FROM chunk WHERE project_exists AND entity_exists
-                                                             AND company_key IS NOT NULL)),
+  return `chunk AS (${resolved('l')} WHERE l.project_id > :after AND l.project_id <= :upto),
   identities AS (
     SELECT company_key, ${companyIdFromKeySql('company_key', mode)} AS company_id, project_id,
            min(relationship_id) AS first_id, bool_or(is_confidential) AS confidential
-      FROM peers WHERE entity_exists AND company_key IS NOT NULL
+      FROM chunk WHERE project_exists AND entity_exists AND company_key IS NOT NULL
      GROUP BY company_key, project_id),
   decided AS (
     SELECT i.*, l.notes, a.assignment_id, a.is_confidential AS current_confidential, a.notes AS current_notes
@@ -54,48 +53,21 @@ function linkCtes(role: RoleMapping, mode: ResolveMode): string {
       JOIN ${table} l ON l.relationship_id = i.first_id
       LEFT JOIN company_roles r ON r.role_code = '${role.code}'
       LEFT JOIN company_role_assignments a ON a.company_id = i.company_id AND a.role_id = r.role_id
-            AND a.context_type = 'Project' AND a.context_id = i.project_id
-     WHERE i.first_id > :after AND i.first_id <= :upto)`;
+            AND a.context_type = 'Project' AND a.context_id = i.project_id)`;
 }
 
 /** An existing assignment the identity's rows change: confidentiality gained (never lost) or other notes. */
 const changesExisting = (d: string) => `${d}assignment_id IS NOT NULL
   AND ((${d}confidential AND NOT ${d}current_confidential) OR ${d}notes IS DISTINCT FROM ${d}current_notes)`;
 
-function orphanSampleSql(role: RoleMapping, mode: ResolveMode): string {
-  return `WITH ${linkCtes(role, mode)}
-    SELECT '${role.projectLinkTable}' AS "table", relationship_id AS id,
-           ${projectLinkOrphanReasonSql(role, 'project_exists', 'entity_exists')} AS reason
-      FROM chunk WHERE NOT (project_exists AND entity_exists) ORDER BY relationship_id`;
-}
-
-async function linkCounts(
-  sql: SqlSession,
-  role: RoleMapping,
-  mode: ResolveMode,
-  range: { after: number; upto: number },
-): Promise<{ migrated: number; unmapped: number }> {
-  const { rows } = await sql.query<{ migrated: number; unmapped: number }>(
-    `WITH ${linkCtes(role, mode)}
-     SELECT count(*) FILTER (WHERE project_exists AND entity_exists AND company_key IS NOT NULL)::int AS migrated,
-            count(*) FILTER (WHERE project_exists AND entity_exists AND company_key IS NULL)::int AS unmapped
-       FROM chunk`,
-    range,
-  );
-  return { migrated: rows[0]?.migrated ?? 0, unmapped: rows[0]?.unmapped ?? 0 };
-}
-
-function projectPhase(role: RoleMapping): BackfillPhase {
-  const table = role.projectLinkTable;
-  return {
-    label: table,
-    countRows: (sql) => rowCount(sql, table),
-    nextChunk: (tx, after, limit) => legacyChunkBounds(tx, table, 'relationship_id', after, limit),
-    async applyChunk(tx, { after, upto, sampleSize, journal }) {
-      const range = { after, upto };
-      const { rows } = await tx.query<{ inserted: number; updated: number }>(
-        `WITH ${linkCtes(role, 'live')},
-         inserted AS (
+/**
+ * One statement for a chunk (or, dry, for the whole table): in a live run the writes, journaled; in both
+ * the counts the step reports and its orphan sample — so the links are resolved once, not once per count.
+ */
+function chunkStatement(role: RoleMapping, mode: ResolveMode): string {
+  const writes =
+    mode === 'live'
+      ? `inserted AS (
            INSERT INTO company_role_assignments AS t
                   (company_id, role_id, context_type, context_id, is_primary, is_confidential, notes)
            SELECT d.company_id, r.role_id, 'Project', d.project_id, false, d.confidential, d.notes
@@ -112,54 +84,96 @@ function projectPhase(role: RoleMapping): BackfillPhase {
             WHERE a.assignment_id = d.assignment_id AND ${changesExisting('d.')}
               AND prev.assignment_id = a.assignment_id
            RETURNING ${journalReturning('company_role_assignments', 'a', { beforeAlias: 'prev' })}),
-         ${journalCte('updated', 'company_role_assignments')}
-         SELECT (SELECT count(*) FROM inserted)::int AS inserted, (SELECT count(*) FROM updated)::int AS updated`,
-        { ...range, ...journal },
-      );
-      const links = await linkCounts(tx, role, 'live', range);
-      const orphans = await countAndSample(tx, orphanSampleSql(role, 'live'), range, sampleSize);
-      return {
-        counts: {
-          assignmentsInserted: rows[0]?.inserted ?? 0,
-          assignmentsUpdated: rows[0]?.updated ?? 0,
-          linksMigrated: links.migrated,
-          linksUnmapped: links.unmapped,
-        },
-        orphans,
-      };
+         ${journalCte('updated', 'company_role_assignments')},`
+      : '';
+  const [inserted, updated] =
+    mode === 'live'
+      ? ['(SELECT count(*) FROM inserted)', '(SELECT count(*) FROM updated)']
+      : [
+          '(SELECT count(*) FROM decided WHERE assignment_id IS NULL)',
+          `(SELECT count(*) FROM decided WHERE ${changesExisting('')})`,
+        ];
+  return `WITH ${linkCtes(role, mode)},
+     ${writes}
+     orphans AS (
+       SELECT '${role.projectLinkTable}' AS "table", relationship_id AS id,
+              ${projectLinkOrphanReasonSql(role, 'project_exists', 'entity_exists')} AS reason, project_id
+         FROM chunk WHERE NOT (project_exists AND entity_exists))
+     SELECT ${inserted}::int AS inserted, ${updated}::int AS updated,
+            (SELECT count(*) FROM chunk WHERE project_exists AND entity_exists AND company_key IS NOT NULL)::int AS migrated,
+            (SELECT count(*) FROM chunk WHERE project_exists AND entity_exists AND company_key IS NULL)::int AS unmapped,
+            (SELECT count(*) FROM orphans)::int AS orphan_count,
+            (SELECT json_agg(json_build_object('table', o."table", 'id', o.id, 'reason', o.reason))
+               FROM (SELECT * FROM orphans ORDER BY project_id, id LIMIT :sample_size) AS o) AS orphan_sample`;
+}
+
+interface ChunkSummary {
+  inserted: number;
+  updated: number;
+  migrated: number;
+  unmapped: number;
+  orphan_count: number;
+  orphan_sample: Sample['sample'] | null;
+}
+
+async function runChunkStatement(
+  sql: SqlSession,
+  role: RoleMapping,
+  mode: ResolveMode,
+  params: SqlParams,
+): Promise<StepOutcome> {
+  const { rows } = await sql.query<ChunkSummary>(chunkStatement(role, mode), params);
+  const row = rows[0];
+  return {
+    counts: {
+      assignmentsInserted: row?.inserted ?? 0,
+      assignmentsUpdated: row?.updated ?? 0,
+      linksMigrated: row?.migrated ?? 0,
+      linksUnmapped: row?.unmapped ?? 0,
     },
+    orphans: { count: row?.orphan_count ?? 0, sample: row?.orphan_sample ?? [] },
+  };
+}
+
+function projectPhase(role: RoleMapping): BackfillPhase {
+  const table = role.projectLinkTable;
+  return {
+    label: table,
+    countRows: (sql) => rowCount(sql, table),
+    nextChunk: (tx, after, limit) => groupChunkBounds(tx, table, 'project_id', after, limit),
+    applyChunk: (tx, { after, upto, sampleSize, journal }) =>
+      runChunkStatement(tx, role, 'live', { after, upto, sample_size: sampleSize, ...journal }),
   };
 }
 
 async function predictProjects(sql: SqlSession, sampleSize: number): Promise<StepOutcome> {
-  const counts: Record<string, number> = {};
-  const orphans = { count: 0, sample: [] as Record<string, string | number | null>[] };
+  const total: StepOutcome = { counts: {}, orphans: { count: 0, sample: [] } };
   for (const role of ROLE_MAPPINGS) {
-    const { rows } = await sql.query<{ inserted: number; updated: number }>(
-      `WITH ${linkCtes(role, 'dry')}
-       SELECT count(*) FILTER (WHERE assignment_id IS NULL)::int AS inserted,
-              count(*) FILTER (WHERE ${changesExisting('')})::int AS updated
-         FROM decided`,
-      WHOLE_RANGE,
-    );
-    const links = await linkCounts(sql, role, 'dry', WHOLE_RANGE);
-    const roleOrphans = await countAndSample(sql, orphanSampleSql(role, 'dry'), WHOLE_RANGE, sampleSize);
-    const add = (key: string, n: number) => {
-      counts[key] = (counts[key] ?? 0) + n;
-    };
-    add('assignmentsInserted', rows[0]?.inserted ?? 0);
-    add('assignmentsUpdated', rows[0]?.updated ?? 0);
-    add('linksMigrated', links.migrated);
-    add('linksUnmapped', links.unmapped);
-    orphans.count += roleOrphans.count;
-    orphans.sample.push(...roleOrphans.sample.slice(0, Math.max(0, sampleSize - orphans.sample.length)));
+    const outcome = await runChunkStatement(sql, role, 'dry', { ...WHOLE_RANGE, sample_size: sampleSize });
+    for (const [key, n] of Object.entries(outcome.counts)) total.counts[key] = (total.counts[key] ?? 0) + n;
+    if (total.orphans && outcome.orphans) mergeSample(total.orphans, outcome.orphans, sampleSize);
   }
-  return { counts, orphans };
+  return total;
 }
+
+/**
+ * Chunks take whole projects, read through an index on each link table's project_id. The legacy schema
+ * has none (a foreign key makes no index), so the live run adds one per table where no index starts with
+ * project_id: a read aid that changes no legacy row (named company_migration_*, dropped with the tables).
+ */
+const PROJECT_LINK_INDEXES = ROLE_MAPPINGS.map((role) => ({
+  name: `company_migration_${role.projectLinkTable}_project_idx`,
+  table: role.projectLinkTable,
+  columns: ['project_id'],
+}));
 
 export const projectsStep: BackfillStepDefinition = {
   step: 'projects',
   countKeys: PROJECT_COUNT_KEYS,
+  async prepare(sql) {
+    await ensureIndexes(sql, PROJECT_LINK_INDEXES, { create: true });
+    return { counts: {} };
+  },
   phases: async () => ROLE_MAPPINGS.map(projectPhase),
   predict: predictProjects,
 };

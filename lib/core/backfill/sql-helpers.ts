@@ -24,6 +24,32 @@ export async function legacyChunkBounds(
   return row && row.upto !== null ? { upto: Number(row.upto), rows: row.rows } : null;
 }
 
+/**
+ * The next chunk of a link table that holds whole groups: up to `limit` rows by `groupColumn` (e.g. all
+ * links of a range of projects), widened to the end of the last group, so every identity built from one
+ * group's rows is decided inside one chunk. Returns the last group key and the chunk's row count.
+ */
+export async function groupChunkBounds(
+  sql: SqlSession,
+  table: string,
+  groupColumn: string,
+  after: number,
+  limit: number,
+): Promise<{ upto: number; rows: number } | null> {
+  const { rows } = await sql.query<{ upto: number | null; rows: number }>(
+    `WITH bound AS (
+       SELECT max(g) AS upto
+         FROM (SELECT ${groupColumn} AS g FROM ${table} WHERE ${groupColumn} > :after
+                ORDER BY ${groupColumn} LIMIT :limit) AS c)
+     SELECT b.upto,
+            (SELECT count(*) FROM ${table} t WHERE t.${groupColumn} > :after AND t.${groupColumn} <= b.upto)::int AS rows
+       FROM bound b`,
+    { after, limit },
+  );
+  const row = rows[0];
+  return row && row.upto !== null ? { upto: Number(row.upto), rows: row.rows } : null;
+}
+
 /** The number of rows a query returns and the first `sampleSize` of them, in one statement. */
 export async function countAndSample(
   sql: SqlSession,

@@ -17,17 +17,28 @@ export const VALIDATION_INDEXES = [
   },
 ] as const;
 
+export interface WantedIndex {
+  name: string;
+  table: string;
+  columns: readonly string[];
+}
+
 export interface IndexStatus {
   name: string;
   created: boolean;
+}
+
+export function ensureValidationIndexes(sql: SqlSession, options: { create: boolean }): Promise<IndexStatus[]> {
+  return ensureIndexes(sql, VALIDATION_INDEXES, options);
 }
 
 /**
  * Finds, for each needed index, an existing index whose leading columns are the ones needed, and creates
  * the missing ones when `create` is set (idempotent). Reports the index used or created.
  */
-export async function ensureValidationIndexes(
+export async function ensureIndexes(
   sql: SqlSession,
+  wantedIndexes: readonly WantedIndex[],
   { create }: { create: boolean },
 ): Promise<IndexStatus[]> {
   const { rows } = await sql.query<{ table: string; name: string; columns: string[] }>(
@@ -40,10 +51,10 @@ export async function ensureValidationIndexes(
        JOIN pg_class i ON i.oid = ix.indexrelid
        JOIN pg_namespace ns ON ns.oid = t.relnamespace
       WHERE ns.nspname = current_schema()
-        AND t.relname IN (${VALIDATION_INDEXES.map((x) => `'${x.table}'`).join(', ')})`,
+        AND t.relname IN (${wantedIndexes.map((x) => `'${x.table}'`).join(', ')})`,
   );
   const statuses: IndexStatus[] = [];
-  for (const wanted of VALIDATION_INDEXES) {
+  for (const wanted of wantedIndexes) {
     const existing = rows.find(
       (r) => r.table === wanted.table && wanted.columns.every((column, i) => r.columns[i] === column),
     );

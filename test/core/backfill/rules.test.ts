@@ -948,19 +948,20 @@ describe.each(realDatabases)('backfill rules: $name', (adapter) => {
         const result = await backfillPersonnelAffiliations(sql);
 
         // Assess
+        // Samples come in chunk order: by person, then link id.
         const orphan = (id: number, reason: string) => ({ table: PERSON_LINKS, id, reason });
         expect(result.orphans).toEqual({
           count: 4,
           sample: [
-            orphan(2, 'missing person'),
             orphan(3, 'missing entity'),
-            orphan(4, 'missing person and entity'),
             orphan(5, 'missing entity'),
+            orphan(4, 'missing person and entity'),
+            orphan(2, 'missing person'),
           ],
         });
         expect(predicted.orphans).toEqual({
           count: 4,
-          sample: [orphan(2, 'missing person'), orphan(3, 'missing entity')],
+          sample: [orphan(3, 'missing entity'), orphan(5, 'missing entity')],
         });
         expect(result.counts).toMatchObject({ linksMigrated: 1, linksUnmapped: 1, affiliationsInserted: 1 });
         expect(await affiliationRows(sql)).toEqual([
@@ -1172,11 +1173,12 @@ describe.each(realDatabases)('backfill rules: $name', (adapter) => {
       const result = await backfillProjectRelationships(sql);
 
       // Assess
+      // Samples come table by table, in chunk order: by project, then link id.
       const orphans = {
         count: 4,
         sample: [
-          { table: 'project_vendor_relationships', id: 2, reason: 'missing project' },
           { table: 'project_vendor_relationships', id: 3, reason: 'missing vendor' },
+          { table: 'project_vendor_relationships', id: 2, reason: 'missing project' },
           { table: 'project_owner_relationships', id: 1, reason: 'missing project and developer' },
           { table: 'client_project_relationships', id: 2, reason: 'missing client' },
         ],
