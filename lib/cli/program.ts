@@ -7,6 +7,7 @@ import { registerMonitorCommand } from './commands/monitor.ts';
 import { registerReportCommands } from './commands/report.ts';
 import { registerRestoreCommand } from './commands/restore.ts';
 import { registerRunCommand } from './commands/run.ts';
+import { registerSpotCheckCommand } from './commands/spot-check.ts';
 import { registerValidateCommand } from './commands/validate.ts';
 import { describeError, EXIT } from './errors.ts';
 import type { CliIo } from './output.ts';
@@ -25,6 +26,7 @@ export function createProgram(io: CliIo): Command {
   registerBackfillCommand(program, io);
   registerValidateCommand(program, io);
   registerMonitorCommand(program, io);
+  registerSpotCheckCommand(program, io);
   registerDualWriteCommand(program, io);
   registerReportCommands(program, io);
   registerRunCommand(program, io);
