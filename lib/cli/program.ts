@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerBackfillCommand } from './commands/backfill.ts';
 import { registerStatusCommand } from './commands/cloud-run.ts';
+import { registerCutoverCommand } from './commands/cutover.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerDualWriteCommand } from './commands/dual-write.ts';
 import { registerMonitorCommand } from './commands/monitor.ts';
@@ -28,6 +29,7 @@ export function createProgram(io: CliIo): Command {
   registerMonitorCommand(program, io);
   registerSpotCheckCommand(program, io);
   registerDualWriteCommand(program, io);
+  registerCutoverCommand(program, io);
   registerReportCommands(program, io);
   registerRunCommand(program, io);
   registerStatusCommand(program, io);

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { ROLE_CODES } from '../../core/mapping/roles.ts';
+import { ROLE_CODES, type RoleCode } from '../../core/mapping/roles.ts';
 import { timestampedRunId } from '../../core/pipeline/run-id.ts';
 import { LocalReportStore } from '../../core/reports/local-store.ts';
 import { publishReport } from '../../core/reports/publish.ts';
 import { pathSegment } from '../../core/reports/store.ts';
 import { renderSpotCheckHtml, renderSpotCheckMarkdown, spotCheckRows } from '../../core/spot-check/render.ts';
-import { roleCodeSchema, type SpotCheckReport } from '../../core/spot-check/report-schema.ts';
+import type { SpotCheckReport } from '../../core/spot-check/report-schema.ts';
 import { spotCheck } from '../../core/spot-check/spot-check.ts';
 import { openDatabase, withDatabaseOptions } from '../database.ts';
 import { EXIT } from '../errors.ts';
@@ -25,7 +25,11 @@ const spotCheckCommandOptions = z.object({
     .transform((text) => (text ? text.split(',').map((r) => r.trim()) : undefined))
     .pipe(
       z
-        .array(roleCodeSchema, { error: `must be a comma-separated list of ${ROLE_CODES.join(', ')}` })
+        .array(
+          z.enum(ROLE_CODES as [RoleCode, ...RoleCode[]], {
+            error: (issue) => `unknown role ${JSON.stringify(issue.input)}: use ${ROLE_CODES.join(', ')}`,
+          }),
+        )
         .optional(),
     ),
   linkLimit: z.coerce.number().int().min(0).max(1_000).default(25),
