@@ -154,6 +154,40 @@ describe('the daily monitoring check', () => {
     expect(await statements('count-a')).toBe(await statements('count-b'));
   });
 
+  it('reports cutover readiness daily, with its full report beside the monitor report', async () => {
+    // Prepare
+    const store = new LocalReportStore(reports);
+    await database.client.query(
+      'CREATE VIEW monitor_vendor_names AS SELECT vendor_id, vendor_name FROM technology_vendors',
+    );
+
+    try {
+      // Act
+      const result = await monitorCheck(
+        { sql: database.client, store, now: () => new Date('2026-11-28T06:00:00Z') },
+        { stage: 'cutover' },
+      );
+
+      // Assess
+      expect(result.cutoverReady).toBe(false);
+      const report = (await readReport(store, result.reportKey)) as MonitorReport;
+      expect(report.cutover).toMatchObject({
+        ready: false,
+        reportKey: 'cutover/monitor-20261128-060000/cutover.json',
+      });
+      expect(report.cutover?.reasons).toContain(
+        `1 view reads legacy tables: ${database.schema}.monitor_vendor_names (technology_vendors)`,
+      );
+      expect(report.cutover?.reasons.some((r) => r.startsWith('validation fails'))).toBe(true);
+      expect(await readReport(store, report.cutover?.reportKey ?? '')).toMatchObject({
+        kind: 'cutover',
+        dependencies: { views: [{ name: 'monitor_vendor_names', depth: 1 }] },
+      });
+    } finally {
+      await database.client.query('DROP VIEW monitor_vendor_names');
+    }
+  });
+
   it('refuses an event without a valid stage', async () => {
     // Act / Assess
     await expect(
