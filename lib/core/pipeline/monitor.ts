@@ -8,6 +8,7 @@ import type { ReportStore } from '../reports/store.ts';
 import { pathSegment } from '../reports/store.ts';
 import { requireSchemas } from '../schema/introspect.ts';
 import { COMPANY_LIST_SQL, NETWORK_SQL } from '../smoke/smoke.ts';
+import { SqlClientError } from '../sql/errors.ts';
 import { type SqlClient, type SqlParams, sqlParam } from '../sql/types.ts';
 import { ROLE_KEYS } from '../validation/report-schema.ts';
 import { validate } from '../validation/validate.ts';
@@ -304,17 +305,39 @@ export async function monitorCheck(
     : {};
   const timings = await timeQueries(deps.sql);
   // Cutover readiness, daily: the schedule's cadence is what makes "unwritten since the last check" mean
-  // something. It records the legacy tables' write counters and reuses this check's validation.
-  const cutover = await cutoverCheck(deps.sql, {
-    validation: report,
-    now: () => now,
-    ...(options.cutoverMinQuietHours !== undefined ? { minQuietHours: options.cutoverMinQuietHours } : {}),
-  });
-  const [cutoverReportKey = ''] = await publishReport(
-    deps.store,
-    { stage, runId, name: 'cutover' },
-    { json: cutover, markdown: renderCutoverMarkdown(cutover) },
-  );
+  // something. It records the legacy tables' write counters and reuses this check's validation. The
+  // monitoring's own figures must not be lost to it: a non-retryable failure (e.g. a database user that
+  // may not create the baseline table) is reported in the monitor report instead.
+  let cutover: MonitorReport['cutover'];
+  try {
+    const check = await cutoverCheck(deps.sql, {
+      validation: report,
+      now: () => now,
+      ...(options.cutoverMinQuietHours !== undefined ? { minQuietHours: options.cutoverMinQuietHours } : {}),
+    });
+    const [cutoverReportKey = ''] = await publishReport(
+      deps.store,
+      { stage, runId, name: 'cutover' },
+      { json: check, markdown: renderCutoverMarkdown(check) },
+    );
+    cutover = {
+      ready: check.ready,
+      reasons: check.reasons,
+      quietHours: check.writes.quietHours,
+      tablesWritten: check.writes.tables.filter((t) => t.status === 'written').map((t) => t.table),
+      reportKey: cutoverReportKey,
+    };
+  } catch (error) {
+    if (error instanceof SqlClientError && error.retryable) throw error;
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    cutover = {
+      ready: false,
+      reasons: [`the cutover check failed: ${message}`],
+      quietHours: 0,
+      tablesWritten: [],
+      reportKey: '',
+    };
+  }
 
   const unsynced = {
     count: n(unsyncedRow.total),
@@ -361,13 +384,7 @@ export async function monitorCheck(
     syncErrors,
     timings,
     validationReportKey,
-    cutover: {
-      ready: cutover.ready,
-      reasons: cutover.reasons,
-      quietHours: cutover.writes.quietHours,
-      tablesWritten: cutover.writes.tables.filter((t) => t.status === 'written').map((t) => t.table),
-      reportKey: cutoverReportKey,
-    },
+    cutover,
     statements: deps.sql.statementsIssued - statementsBefore,
   });
   const [reportKey = ''] = await publishReport(
@@ -384,7 +401,7 @@ export async function monitorCheck(
     reportKey,
     validationReportKey,
     dualWriteInstalled: installed,
-    cutoverReady: cutover.ready,
+    cutoverReady: cutover?.ready ?? false,
     metrics,
   };
 }

@@ -188,6 +188,36 @@ describe('the daily monitoring check', () => {
     }
   });
 
+  it('keeps its own figures when the cutover check fails, and says why', async () => {
+    // Prepare: a baseline table the cutover check cannot write (as with a foreign table of that name)
+    const store = new LocalReportStore(reports);
+    await database.client.query(
+      'ALTER TABLE company_migration_cutover_baseline RENAME TO cutover_baseline_kept',
+    );
+    await database.client.query('CREATE TABLE company_migration_cutover_baseline (table_name text)');
+
+    try {
+      // Act
+      const result = await monitorCheck(
+        { sql: database.client, store, now: () => new Date('2026-11-29T06:00:00Z') },
+        { stage: 'cutover-broken' },
+      );
+
+      // Assess
+      expect(result.cutoverReady).toBe(false);
+      expect(result.metrics.MissingCompanies).toBe(1);
+      const report = (await readReport(store, result.reportKey)) as MonitorReport;
+      expect(report.cutover?.reasons).toEqual([
+        expect.stringMatching(/^the cutover check failed: .*n_tup_ins/),
+      ]);
+    } finally {
+      await database.client.query('DROP TABLE company_migration_cutover_baseline');
+      await database.client.query(
+        'ALTER TABLE cutover_baseline_kept RENAME TO company_migration_cutover_baseline',
+      );
+    }
+  });
+
   it('refuses an event without a valid stage', async () => {
     // Act / Assess
     await expect(
