@@ -1,11 +1,15 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { BACKFILL_STEPS, runBackfillToEnd } from '../../../lib/core/backfill/index.ts';
+import { generateDemoData } from '../../../lib/core/demo/generate.ts';
+import { loadDemoData } from '../../../lib/core/demo/load.ts';
 import { applySchemas } from '../../../lib/core/schema/apply.ts';
 import { renderSpotCheckHtml, renderSpotCheckMarkdown } from '../../../lib/core/spot-check/render.ts';
 import type { SpotCheckRecord } from '../../../lib/core/spot-check/report-schema.ts';
 import { spotCheck } from '../../../lib/core/spot-check/spot-check.ts';
 import type { SqlClient } from '../../../lib/core/sql/types.ts';
 import { type Fixture, resetTables, runAllSteps, seed } from '../../support/backfill-fixtures.ts';
-import { realDatabases, type TestDatabase } from '../../support/databases.ts';
+import { createDataApiDouble, type DataApiDouble } from '../../support/data-api-double.ts';
+import { openPgliteDatabase, realDatabases, type TestDatabase } from '../../support/databases.ts';
 
 /**
  * The spot-check on hand-built legacy data: after the backfill every record matches the rules; each kind
@@ -191,5 +195,41 @@ describe.each(realDatabases)('spot-check: $name', (adapter) => {
     expect(one.counts.sampled).toBe(4);
     expect(one.statements).toBe(first.statements);
     expect(first.seed).toBe('alpha');
+  });
+});
+
+/** In AWS the run's spot-check goes through the RDS Data API: the same report as a direct connection. */
+describe('spot-check through the Data API adapter', () => {
+  let double: DataApiDouble;
+  let reference: TestDatabase;
+
+  beforeAll(async () => {
+    double = await createDataApiDouble({ schema: 'spot_check_data_api' });
+    reference = await openPgliteDatabase();
+    const dataset = generateDemoData({ defects: true });
+    for (const sql of [double.sqlClient, reference.client]) {
+      await applySchemas(sql);
+      await loadDemoData(sql, dataset);
+      for (const step of BACKFILL_STEPS) await runBackfillToEnd(sql, step);
+    }
+  });
+
+  afterAll(async () => {
+    await double?.close();
+    await reference?.dispose();
+  });
+
+  it('gives the same report as a direct PostgreSQL connection', async () => {
+    // Prepare
+    const options = { perRole: 4, seed: 'data-api', now: () => new Date('2026-12-01T00:00:00Z') };
+
+    // Act
+    const viaDataApi = await spotCheck(double.sqlClient, options);
+    const direct = await spotCheck(reference.client, options);
+
+    // Assess
+    expect(viaDataApi.counts.sampled).toBe(24);
+    expect(viaDataApi.records.some((r) => r.projects.total > 0 && r.affiliations.total > 0)).toBe(true);
+    expect(viaDataApi).toEqual(direct);
   });
 });
