@@ -273,8 +273,12 @@ export function dropOrder(
 
 function dropSql(report: Omit<CutoverReport, 'dropSql'>, now: Date): string {
   const { dependencies: d, schema } = report;
-  const section = (title: string, statements: string[]) =>
-    statements.length === 0 ? [] : ['', `-- ${title}`, ...statements.map((s) => `${s};`)];
+  let step = 0;
+  const section = (title: string, statements: string[]) => {
+    if (statements.length === 0) return [];
+    step += 1;
+    return ['', `-- ${step}. ${title}`, ...statements.map((s) => `${s};`)];
+  };
   const dualWriteInstalled = report.ours.dualWriteTriggers + report.ours.dualWriteFunctions > 0;
   const legacyOrder = dropOrder(
     report.legacyTables,
@@ -289,7 +293,7 @@ function dropSql(report: Omit<CutoverReport, 'dropSql'>, now: Date): string {
     'BEGIN;',
     `SET LOCAL search_path = ${quoteIdent(schema)};`,
     ...section(
-      '1. Dual-write triggers and functions (ours; `company-migration dual-write uninstall --keep-errors` does the same)',
+      'Dual-write triggers and functions (ours; `company-migration dual-write uninstall --keep-errors` does the same)',
       dualWriteInstalled
         ? [
             ...DUAL_WRITE_TABLES.filter((t) => report.legacyTables.includes(t)).map(
@@ -302,38 +306,38 @@ function dropSql(report: Omit<CutoverReport, 'dropSql'>, now: Date): string {
         : [],
     ),
     ...section(
-      '2. Triggers of others on legacy tables',
+      'Triggers of others on legacy tables',
       d.triggers.map((t) => `DROP TRIGGER ${quoteIdent(t.name)} ON ${qualified(t.schema, t.table)}`),
     ),
     ...section(
-      '3. Rules touching legacy tables',
+      'Rules touching legacy tables',
       d.rules.map((r) => `DROP RULE ${quoteIdent(r.name)} ON ${qualified(r.schema, r.table)}`),
     ),
     ...section(
-      '4. Views reading legacy tables, the views built on them first',
+      'Views reading legacy tables, the views built on them first',
       d.views.map(
         (v) =>
           `DROP ${v.kind === 'materialized view' ? 'MATERIALIZED VIEW' : 'VIEW'} ${qualified(v.schema, v.name)}`,
       ),
     ),
     ...section(
-      '5. Functions that use legacy tables (found by their text too: confirm each)',
+      'Functions that use legacy tables (found by their text too: confirm each)',
       d.functions.map(
         (f) =>
           `DROP ${f.kind === 'procedure' ? 'PROCEDURE' : f.kind === 'aggregate' ? 'AGGREGATE' : 'FUNCTION'} ${qualified(f.schema, f.name)}(${f.arguments})`,
       ),
     ),
     ...section(
-      '6. Foreign keys from other tables into legacy tables',
+      'Foreign keys from other tables into legacy tables',
       d.foreignKeys.map(
         (k) => `ALTER TABLE ${qualified(k.schema, k.table)} DROP CONSTRAINT ${quoteIdent(k.name)}`,
       ),
     ),
     ...section(
-      '7. The legacy tables, each before the tables it references',
+      'The legacy tables, each before the tables it references',
       legacyOrder.map((t) => `DROP TABLE ${qualified(schema, t)}`),
     ),
-    ...section("8. This tool's bookkeeping", [
+    ...section("This tool's bookkeeping", [
       `DROP TABLE IF EXISTS ${qualified(schema, CUTOVER_BASELINE_TABLE)}`,
       `DROP TABLE IF EXISTS ${qualified(schema, SYNC_ERRORS_TABLE)}`,
     ]),
