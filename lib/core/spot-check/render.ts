@@ -9,6 +9,12 @@ const VERDICT_MARK: Record<SpotCheckRecord['verdict'], string> = {
   differs: '❌ differs',
   unmigratable: 'ℹ️ unmigratable',
 };
+/** Pills use plain glyphs: emoji fonts are missing on many servers where reports are opened or printed. */
+const VERDICT_PILL: Record<SpotCheckRecord['verdict'], string> = {
+  matches: '✓ matches',
+  differs: '✗ differs',
+  unmigratable: 'unmigratable',
+};
 const VERDICT_TONE: Record<SpotCheckRecord['verdict'], Tone> = {
   matches: 'good',
   differs: 'bad',
@@ -123,7 +129,6 @@ export function renderSpotCheckHtml(report: SpotCheckReport): string {
   const banner = `<header class="verdict verdict-${report.passed ? 'passed' : 'failed'}">
 <h1>Spot-check: ${report.passed ? 'every sampled record matches the rules' : `${counts.differing} record(s) differ`}</h1>
 <p>${escapeHtml(report.runId)} · stage ${escapeHtml(report.stage)} · seed ${escapeHtml(report.seed)} · ${escapeHtml(report.generatedAt)}</p>
-<p class="verdict-sub">Show the same sample again: <code>${escapeHtml(reproduce(report))}</code></p>
 </header>`;
   const cards = `<div class="cards">
 ${card('Sampled', String(counts.sampled), `${report.perRole} per role`, 'neutral')}
@@ -137,15 +142,15 @@ ${card('Unmigratable', String(counts.unmigratable), 'blank names', counts.unmigr
       title(r),
       r.legacyName ?? '',
       r.company?.companyId ?? '—',
-      pill(VERDICT_MARK[r.verdict], VERDICT_TONE[r.verdict]),
+      pill(VERDICT_PILL[r.verdict], VERDICT_TONE[r.verdict]),
       r.differences.join('; '),
     ]),
     rowHeaders: true,
   });
   const details = report.records.map((record) => {
     const items = [
-      ...record.differences.map((d) => `<li>❌ ${escapeHtml(d)}</li>`),
-      ...record.notes.map((n) => `<li>ℹ️ ${escapeHtml(n)}</li>`),
+      ...record.differences.map((d) => `<li><strong>differs:</strong> ${escapeHtml(d)}</li>`),
+      ...record.notes.map((n) => `<li>note: ${escapeHtml(n)}</li>`),
     ].join('');
     const fields =
       record.fields.length === 0
@@ -182,7 +187,7 @@ ${card('Unmigratable', String(counts.unmigratable), 'blank names', counts.unmigr
       ],
       rowHeaders: true,
     });
-    return `<section><h2>${escapeHtml(title(record))} — ${escapeHtml(companyLine(record))} ${pill(VERDICT_MARK[record.verdict], VERDICT_TONE[record.verdict]).html}</h2>
+    return `<section><h2>${escapeHtml(title(record))} — ${escapeHtml(companyLine(record))} ${pill(VERDICT_PILL[record.verdict], VERDICT_TONE[record.verdict]).html}</h2>
 ${items ? `<ul>${items}</ul>` : ''}
 ${fields}
 <p>Legacy records with this name: ${escapeHtml(record.roles.legacyRecords.map((r) => `${r.record} → ${r.companyId ?? 'none'}`).join(', ') || '—')}.
@@ -193,6 +198,11 @@ ${record.affiliations.listed.length + record.projects.listed.length > 0 ? links 
   });
   return htmlPage({
     title: `Spot-check ${report.runId} (${report.stage})`,
-    body: [banner, cards, `<section><h2>Sampled records</h2>${overview}</section>`, ...details].join('\n'),
+    body: [
+      banner,
+      cards,
+      `<section><h2>Sampled records</h2><p>Show the same sample again: <code>${escapeHtml(reproduce(report))}</code></p>${overview}</section>`,
+      ...details,
+    ].join('\n'),
   });
 }
