@@ -57,7 +57,9 @@ function describeSpotCheck(summary: RunSummary): string {
     sample.differing === 0
       ? ''
       : `: ${sample.differingRecords.join(', ')}${sample.differing > sample.differingRecords.length ? ', …' : ''}`;
+  // A dry run writes nothing: its spot-check shows the data as it is before the migration.
   return (
+    (summary.dryRun ? 'Before the migration (dry run): ' : '') +
     `${sample.sampled} legacy record(s) sampled (seed ${sample.seed}): ${sample.matching} match the rules, ` +
     `${sample.differing} differ${differing}; ${sample.unmigratable} cannot be migrated (blank name).`
   );
