@@ -30,6 +30,7 @@ export const createMonitorHandler = (deps: DepsProvider) =>
         healthy: result.healthy,
         since: result.since,
         dualWriteInstalled: result.dualWriteInstalled,
+        cutoverReady: result.cutoverReady,
         reportKey: result.reportKey,
       });
       return result;

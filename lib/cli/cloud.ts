@@ -441,11 +441,13 @@ export const REPORT_NAMES = [
   'backfill-projects',
   'diff',
   'smoke',
+  'spot-check',
   'summary',
   'failure',
   // The daily monitoring check's reports, under <stage>/monitor-<timestamp>/.
   'validation',
   'monitor',
+  'cutover',
 ] as const;
 
 export function reportStoreOf(deployment: Deployment): S3ReportStore {

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerBackfillCommand } from './commands/backfill.ts';
 import { registerStatusCommand } from './commands/cloud-run.ts';
+import { registerCutoverCommand } from './commands/cutover.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerDualWriteCommand } from './commands/dual-write.ts';
 import { registerDuplicatesCommand } from './commands/duplicates.ts';
@@ -9,6 +10,7 @@ import { registerOrphansCommand } from './commands/orphans.ts';
 import { registerReportCommands } from './commands/report.ts';
 import { registerRestoreCommand } from './commands/restore.ts';
 import { registerRunCommand } from './commands/run.ts';
+import { registerSpotCheckCommand } from './commands/spot-check.ts';
 import { registerUndoCommand } from './commands/undo.ts';
 import { registerValidateCommand } from './commands/validate.ts';
 import { describeError, EXIT } from './errors.ts';
@@ -28,9 +30,11 @@ export function createProgram(io: CliIo): Command {
   registerBackfillCommand(program, io);
   registerValidateCommand(program, io);
   registerMonitorCommand(program, io);
+  registerSpotCheckCommand(program, io);
   registerDualWriteCommand(program, io);
   registerDuplicatesCommand(program, io);
   registerOrphansCommand(program, io);
+  registerCutoverCommand(program, io);
   registerReportCommands(program, io);
   registerRunCommand(program, io);
   registerStatusCommand(program, io);

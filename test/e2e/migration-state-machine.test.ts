@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,7 +96,20 @@ describe.each(realDatabases)('the migration state machine, run locally: $name', 
     expect(await readReport(store(), `${prefix}summary.json`)).toMatchObject({
       passed: true,
       runId: result.runId,
+      smoke: {
+        spotCheck: {
+          seed: result.runId,
+          sampled: 18,
+          matching: 18,
+          differing: 0,
+          reportKey: `${prefix}spot-check.json`,
+        },
+      },
     });
+    for (const format of ['json', 'md', 'html']) expect(keys).toContain(`${prefix}spot-check.${format}`);
+    expect(await readFile(join(reports, prefix, 'summary.html'), 'utf8')).toContain(
+      '<a href="spot-check.html">spot-check.html</a>',
+    );
   });
 
   it('a dry run takes no snapshot, writes nothing to the database and still produces every report', async () => {

@@ -142,5 +142,10 @@ describe('the monitoring handler', () => {
     });
     expect(bucket.get(result.reportKey)).toContain('"kind": "monitor"');
     expect(result.reportKey).toMatch(/^test\/monitor-\d{8}-\d{6}\/monitor\.json$/);
+    // The cutover check ran through the Data API too (it reports its own failure in the monitor report).
+    expect(bucket.get(result.reportKey.replace(/monitor\.json$/, 'cutover.json'))).toContain(
+      '"kind": "cutover"',
+    );
+    expect(bucket.get(result.reportKey)).not.toContain('the cutover check failed');
   });
 });

@@ -75,6 +75,7 @@ export async function runMonitor(options: MonitorCommandOptions, io: CliIo): Pro
         `since: ${result.since ?? 'first check (everything checked)'}`,
         `validation: ${result.passed ? 'passed' : 'failed'}`,
         `dual-write: ${result.dualWriteInstalled ? 'installed' : 'not installed (no sync-errors table)'}`,
+        `cutover: ${result.cutoverReady ? 'ready' : 'not ready (company-migration cutover check --dry-run says why)'}`,
         '',
         formatTable(['metric', 'value', 'unit'], metricRows(result.metrics)),
         '',

@@ -108,11 +108,26 @@ export const diffResultSchema = z.object({
   worse: z.number().int(),
 });
 
+/** The spot-check the smoke state runs after the checks: its figures, the rest is in its report. */
+export const spotCheckSummarySchema = z.object({
+  seed: z.string(),
+  sampled: z.number().int().min(0),
+  matching: z.number().int().min(0),
+  differing: z.number().int().min(0),
+  unmigratable: z.number().int().min(0),
+  /** The first records that differ from the rules (table#id), at most 10. */
+  differingRecords: z.array(z.string()).max(10),
+  reportKey: z.string(),
+});
+export type SpotCheckSummary = z.infer<typeof spotCheckSummarySchema>;
+
 export const smokeResultSchema = z.object({
   passed: z.boolean(),
   warnings: z.number().int(),
   failures: z.number().int(),
   reportKey: z.string(),
+  /** Absent in results of versions before the spot-check. */
+  spotCheck: spotCheckSummarySchema.optional(),
 });
 export type SmokeResult = z.infer<typeof smokeResultSchema>;
 

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { cutoverCheck } from '../cutover/cutover-check.ts';
+import { renderCutoverMarkdown } from '../cutover/render.ts';
 import { ROLE_MAPPINGS, type RoleMapping, trimmedNameSql } from '../mapping/roles.ts';
 import { publishReport, readReport } from '../reports/publish.ts';
 import { renderValidationHtml, renderValidationMarkdown } from '../reports/render-validation.ts';
@@ -6,6 +8,7 @@ import type { ReportStore } from '../reports/store.ts';
 import { pathSegment } from '../reports/store.ts';
 import { requireSchemas } from '../schema/introspect.ts';
 import { COMPANY_LIST_SQL, NETWORK_SQL } from '../smoke/smoke.ts';
+import { SqlClientError } from '../sql/errors.ts';
 import { type SqlClient, type SqlParams, sqlParam } from '../sql/types.ts';
 import { ROLE_KEYS } from '../validation/report-schema.ts';
 import { validate } from '../validation/validate.ts';
@@ -94,6 +97,16 @@ export const monitorReportSchema = z.object({
   syncErrors: z.object({ dualWriteInstalled: z.boolean(), count: z.number(), sample: z.array(syncErrorRow) }),
   timings: z.array(z.object({ query: z.string(), ms: z.number() })),
   validationReportKey: z.string(),
+  /** Cutover readiness (its full report, with the DBA's SQL, is cutover.json beside this one). */
+  cutover: z
+    .object({
+      ready: z.boolean(),
+      reasons: z.array(z.string()),
+      quietHours: z.number(),
+      tablesWritten: z.array(z.string()),
+      reportKey: z.string(),
+    })
+    .optional(),
   statements: z.number(),
 });
 export type MonitorReport = z.infer<typeof monitorReportSchema>;
@@ -110,6 +123,8 @@ export interface MonitorResult {
   reportKey: string;
   validationReportKey: string;
   dualWriteInstalled: boolean;
+  /** The legacy tables could be retired: nothing depends on them, nobody writes them, validation passes. */
+  cutoverReady: boolean;
   metrics: Record<MonitoringMetric, number>;
 }
 
@@ -117,6 +132,8 @@ export interface MonitorOptions {
   /** Overrides the last check's time (and the event's `since`); null checks everything. */
   since?: Date | null;
   sampleSize?: number;
+  /** Hours the legacy tables must stay unwritten for the cutover check to call them ready. */
+  cutoverMinQuietHours?: number;
 }
 
 const MONITOR_KEY = /^[^/]+\/monitor-[^/]+\/monitor\.json$/;
@@ -287,6 +304,40 @@ export async function monitorCheck(
     ? ((await deps.sql.query<Record<string, unknown>>(syncErrorsSql(since !== null), params)).rows[0] ?? {})
     : {};
   const timings = await timeQueries(deps.sql);
+  // Cutover readiness, daily: the schedule's cadence is what makes "unwritten since the last check" mean
+  // something. It records the legacy tables' write counters and reuses this check's validation. The
+  // monitoring's own figures must not be lost to it: a non-retryable failure (e.g. a database user that
+  // may not create the baseline table) is reported in the monitor report instead.
+  let cutover: MonitorReport['cutover'];
+  try {
+    const check = await cutoverCheck(deps.sql, {
+      validation: report,
+      now: () => now,
+      ...(options.cutoverMinQuietHours !== undefined ? { minQuietHours: options.cutoverMinQuietHours } : {}),
+    });
+    const [cutoverReportKey = ''] = await publishReport(
+      deps.store,
+      { stage, runId, name: 'cutover' },
+      { json: check, markdown: renderCutoverMarkdown(check) },
+    );
+    cutover = {
+      ready: check.ready,
+      reasons: check.reasons,
+      quietHours: check.writes.quietHours,
+      tablesWritten: check.writes.tables.filter((t) => t.status === 'written').map((t) => t.table),
+      reportKey: cutoverReportKey,
+    };
+  } catch (error) {
+    if (error instanceof SqlClientError && error.retryable) throw error;
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    cutover = {
+      ready: false,
+      reasons: [`the cutover check failed: ${message}`],
+      quietHours: 0,
+      tablesWritten: [],
+      reportKey: '',
+    };
+  }
 
   const unsynced = {
     count: n(unsyncedRow.total),
@@ -333,6 +384,7 @@ export async function monitorCheck(
     syncErrors,
     timings,
     validationReportKey,
+    cutover,
     statements: deps.sql.statementsIssued - statementsBefore,
   });
   const [reportKey = ''] = await publishReport(
@@ -349,6 +401,7 @@ export async function monitorCheck(
     reportKey,
     validationReportKey,
     dualWriteInstalled: installed,
+    cutoverReady: cutover?.ready ?? false,
     metrics,
   };
 }
@@ -389,6 +442,16 @@ export function renderMonitorMarkdown(report: MonitorReport): string {
     '',
     ...report.timings.map((t) => `- ${t.query}: ${t.ms} ms`),
     '',
+    ...(report.cutover
+      ? [
+          `## Cutover readiness: ${report.cutover.ready ? 'ready' : 'not ready'} (${report.cutover.reportKey})`,
+          '',
+          `Legacy tables unwritten for ${report.cutover.quietHours} h.`,
+          '',
+          ...report.cutover.reasons.map((r) => `- ${r}`),
+          '',
+        ]
+      : []),
   ];
   return lines.join('\n');
 }

@@ -16,6 +16,8 @@ import { renderValidationHtml, renderValidationMarkdown } from '../reports/rende
 import { pathSegment, type ReportStore, reportKey } from '../reports/store.ts';
 import { requireSchemas } from '../schema/introspect.ts';
 import { runSmokeChecks } from '../smoke/smoke.ts';
+import { renderSpotCheckHtml, renderSpotCheckMarkdown } from '../spot-check/render.ts';
+import { spotCheck } from '../spot-check/spot-check.ts';
 import type { SqlClient } from '../sql/types.ts';
 import {
   type SuccessThresholds,
@@ -380,7 +382,14 @@ export async function failureStep(deps: PipelineDeps, rawEvent: unknown) {
   return { reportKey: key ?? '', failedState: event.failedState };
 }
 
-/** Smoke checks after the backfill: the rolled-back probe, dashboard sanity, and HTTP when configured. */
+/** Legacy records per role the run's spot-check samples (18 in all, as the checklist asks for). */
+export const RUN_SPOT_CHECK_PER_ROLE = 3;
+
+/**
+ * Smoke checks after the backfill: the rolled-back probe, dashboard sanity, and HTTP when configured;
+ * then the spot-check, seeded with the run id (so `spot-check --seed <run-id>` shows the same records).
+ * The spot-check informs the people reading the summary; the criteria of the validation decide the run.
+ */
 export async function smokeStep(deps: PipelineDeps, rawEvent: unknown): Promise<SmokeResult> {
   const { run } = parse(runEventSchema, rawEvent, 'smoke event');
   const report = await runSmokeChecks(deps.sql, {
@@ -391,10 +400,31 @@ export async function smokeStep(deps: PipelineDeps, rawEvent: unknown): Promise<
     ...(deps.now ? { now: deps.now } : {}),
   });
   const [key] = await publishReport(deps.store, keyOf(run, 'smoke'), { json: report });
+  const sample = await spotCheck(deps.sql, {
+    runId: run.runId,
+    stage: run.stage,
+    seed: run.runId,
+    perRole: RUN_SPOT_CHECK_PER_ROLE,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+  const [spotCheckKey] = await publishReport(deps.store, keyOf(run, 'spot-check'), {
+    json: sample,
+    markdown: renderSpotCheckMarkdown(sample),
+    html: renderSpotCheckHtml(sample),
+  });
   return {
     passed: report.passed,
     warnings: report.checks.filter((c) => c.status === 'warn').length,
     failures: report.checks.filter((c) => c.status === 'fail').length,
     reportKey: key ?? reportKey(keyOf(run, 'smoke'), 'json'),
+    spotCheck: {
+      seed: sample.seed,
+      ...sample.counts,
+      differingRecords: sample.records
+        .filter((r) => r.verdict === 'differs')
+        .slice(0, 10)
+        .map((r) => `${r.legacyTable}#${r.legacyId}`),
+      reportKey: spotCheckKey ?? reportKey(keyOf(run, 'spot-check'), 'json'),
+    },
   };
 }

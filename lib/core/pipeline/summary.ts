@@ -37,6 +37,7 @@ const OTHER_REPORTS = [
   'validation-post',
   'diff',
   'smoke',
+  'spot-check',
 ];
 
 /** Reports written as JSON only; the others also come as Markdown and HTML. */
@@ -46,6 +47,22 @@ const jsonOnly = (name: string) => name.startsWith('backfill') || name === 'smok
 function describeCounts(counts: Record<string, number>): string {
   const done = Object.entries(counts).filter(([, n]) => n > 0);
   return done.length === 0 ? 'nothing to do' : done.map(([k, n]) => `${k} ${n}`).join(', ');
+}
+
+/** The spot-check in one line, or why there is none. */
+function describeSpotCheck(summary: RunSummary): string {
+  const sample = summary.smoke.spotCheck;
+  if (!sample) return 'No spot-check in this run.';
+  const differing =
+    sample.differing === 0
+      ? ''
+      : `: ${sample.differingRecords.join(', ')}${sample.differing > sample.differingRecords.length ? ', …' : ''}`;
+  // A dry run writes nothing: its spot-check shows the data as it is before the migration.
+  return (
+    (summary.dryRun ? 'Before the migration (dry run): ' : '') +
+    `${sample.sampled} legacy record(s) sampled (seed ${sample.seed}): ${sample.matching} match the rules, ` +
+    `${sample.differing} differ${differing}; ${sample.unmigratable} cannot be migrated (blank name).`
+  );
 }
 
 function headline(summary: RunSummary): string {
@@ -101,12 +118,27 @@ export function renderSummaryMarkdown(summary: RunSummary): string {
     '',
     `## Smoke checks: ${summary.smoke.passed ? 'passed' : 'failed'} (${summary.smoke.warnings} warning(s), ${summary.smoke.failures} failure(s))`,
     '',
+    '## Spot-check',
+    '',
+    `${mdInline(describeSpotCheck(summary))}${summary.smoke.spotCheck ? ' Side by side, record by record: spot-check.md / spot-check.html.' : ''}`,
+    '',
     '## Reports of this run',
     '',
     ...OTHER_REPORTS.map((name) => `- ${name}.json${jsonOnly(name) ? '' : ' (.md, .html)'}`),
     '',
   );
   return lines.join('\n');
+}
+
+function spotCheckCard(summary: RunSummary): string {
+  const sample = summary.smoke.spotCheck;
+  if (!sample) return card('Spot-check', 'none', 'not in this run', 'neutral');
+  return card(
+    'Spot-check',
+    `${sample.matching}/${sample.sampled}`,
+    sample.differing === 0 ? 'match the rules' : `${sample.differing} differ`,
+    sample.differing === 0 ? 'good' : 'warn',
+  );
 }
 
 export function renderSummaryHtml(summary: RunSummary): string {
@@ -121,6 +153,7 @@ export function renderSummaryHtml(summary: RunSummary): string {
 ${card('Verdict', headline(summary), `${summary.failures.length} reason(s) to fail`, tone)}
 ${card('Criteria not met', String(failed), `of ${summary.validation.criteria.length}`, failed === 0 ? 'good' : 'bad')}
 ${card('Smoke', summary.smoke.passed ? 'passed' : 'failed', `${summary.smoke.warnings} warning(s)`, summary.smoke.passed ? 'good' : 'bad')}
+${spotCheckCard(summary)}
 ${card('Backup', summary.snapshot?.status ?? 'none', summary.snapshot?.snapshotId ?? 'no snapshot taken', summary.snapshot ? 'good' : 'warn')}
 </div>`;
   const failures =
@@ -160,6 +193,7 @@ ${card('Backup', summary.snapshot?.status ?? 'none', summary.snapshot?.snapshotI
       failures,
       `<section><h2>Backfill</h2>${backfill}</section>`,
       `<section><h2>Validation after the backfill</h2>${criteria}</section>`,
+      `<section><h2>Spot-check</h2><p>${escapeHtml(describeSpotCheck(summary))}${summary.smoke.spotCheck ? ' Side by side, record by record: <a href="spot-check.html">spot-check.html</a>.' : ''}</p></section>`,
       `<section><h2>Reports of this run</h2>${reports}</section>`,
     ].join('\n'),
   });

@@ -154,6 +154,70 @@ describe('the daily monitoring check', () => {
     expect(await statements('count-a')).toBe(await statements('count-b'));
   });
 
+  it('reports cutover readiness daily, with its full report beside the monitor report', async () => {
+    // Prepare
+    const store = new LocalReportStore(reports);
+    await database.client.query(
+      'CREATE VIEW monitor_vendor_names AS SELECT vendor_id, vendor_name FROM technology_vendors',
+    );
+
+    try {
+      // Act
+      const result = await monitorCheck(
+        { sql: database.client, store, now: () => new Date('2026-11-28T06:00:00Z') },
+        { stage: 'cutover' },
+      );
+
+      // Assess
+      expect(result.cutoverReady).toBe(false);
+      const report = (await readReport(store, result.reportKey)) as MonitorReport;
+      expect(report.cutover).toMatchObject({
+        ready: false,
+        reportKey: 'cutover/monitor-20261128-060000/cutover.json',
+      });
+      expect(report.cutover?.reasons).toContain(
+        `1 view reads legacy tables: ${database.schema}.monitor_vendor_names (technology_vendors)`,
+      );
+      expect(report.cutover?.reasons.some((r) => r.startsWith('validation fails'))).toBe(true);
+      expect(await readReport(store, report.cutover?.reportKey ?? '')).toMatchObject({
+        kind: 'cutover',
+        dependencies: { views: [{ name: 'monitor_vendor_names', depth: 1 }] },
+      });
+    } finally {
+      await database.client.query('DROP VIEW monitor_vendor_names');
+    }
+  });
+
+  it('keeps its own figures when the cutover check fails, and says why', async () => {
+    // Prepare: a baseline table the cutover check cannot write (as with a foreign table of that name)
+    const store = new LocalReportStore(reports);
+    await database.client.query(
+      'ALTER TABLE company_migration_cutover_baseline RENAME TO cutover_baseline_kept',
+    );
+    await database.client.query('CREATE TABLE company_migration_cutover_baseline (table_name text)');
+
+    try {
+      // Act
+      const result = await monitorCheck(
+        { sql: database.client, store, now: () => new Date('2026-11-29T06:00:00Z') },
+        { stage: 'cutover-broken' },
+      );
+
+      // Assess
+      expect(result.cutoverReady).toBe(false);
+      expect(result.metrics.MissingCompanies).toBe(1);
+      const report = (await readReport(store, result.reportKey)) as MonitorReport;
+      expect(report.cutover?.reasons).toEqual([
+        expect.stringMatching(/^the cutover check failed: .*n_tup_ins/),
+      ]);
+    } finally {
+      await database.client.query('DROP TABLE company_migration_cutover_baseline');
+      await database.client.query(
+        'ALTER TABLE cutover_baseline_kept RENAME TO company_migration_cutover_baseline',
+      );
+    }
+  });
+
   it('refuses an event without a valid stage', async () => {
     // Act / Assess
     await expect(

@@ -7,6 +7,8 @@ import { type Browser, chromium, type Locator, type Page } from 'playwright-core
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffValidationReports, renderDiffHtml } from '../../../lib/core/reports/diff.ts';
 import { renderValidationHtml } from '../../../lib/core/reports/render-validation.ts';
+import { renderSpotCheckHtml } from '../../../lib/core/spot-check/render.ts';
+import { type SpotCheckRecord, spotCheckReportSchema } from '../../../lib/core/spot-check/report-schema.ts';
 import type { ValidationReport } from '../../../lib/core/validation/report-schema.ts';
 import { exampleValidationReport } from '../../support/validation-report-fixture.ts';
 
@@ -234,5 +236,93 @@ describe(
       expect(w.mainScroll).toBeLessThanOrEqual(w.mainClient);
       await page.close();
     });
+
+    it.skipIf(!hasChromium)(
+      'shows each spot-checked record beside its company, fitting 1280 px',
+      async () => {
+        // Prepare
+        const record = (legacyId: number, name: string, differences: string[]): SpotCheckRecord => ({
+          role: 'vendor',
+          legacyTable: 'technology_vendors',
+          legacyId,
+          legacyName: name,
+          company: { companyId: legacyId + 100, name, recordAssignmentId: legacyId, recordAssignments: 1 },
+          fields: [
+            {
+              field: 'company_name',
+              legacy: name,
+              expected: name,
+              unified: differences.length > 0 ? `${name} (renamed)` : name,
+              source: `technology_vendors#${legacyId}`,
+              matches: differences.length === 0,
+              redacted: false,
+            },
+            {
+              field: 'notes',
+              legacy: null,
+              expected: null,
+              unified: null,
+              source: null,
+              matches: true,
+              redacted: true,
+            },
+          ],
+          roles: { legacyRecords: [], recordAssignments: [], projectAssignments: { vendor: 2 } },
+          affiliations: { total: 0, differing: 0, orphans: 0, listed: [], companyAffiliations: 0 },
+          projects: {
+            total: 1,
+            differing: 0,
+            orphans: 0,
+            listed: [
+              {
+                relationshipId: 1,
+                projectId: 7,
+                projectName: 'Pilot SMR',
+                confidential: true,
+                status: 'migrated',
+                assignmentId: 9,
+              },
+            ],
+          },
+          verdict: differences.length > 0 ? 'differs' : 'matches',
+          differences,
+          notes: [],
+        });
+        const report = spotCheckReportSchema.parse({
+          kind: 'spot-check',
+          schemaVersion: 1,
+          runId: 'run-20261125-0001',
+          stage: 'dev',
+          generatedAt: '2026-11-25T07:00:00.000Z',
+          seed: 'run-20261125-0001',
+          perRole: 3,
+          roles: ['vendor'],
+          passed: false,
+          counts: { sampled: 2, matching: 1, differing: 1, unmigratable: 0 },
+          records: [
+            record(1, 'Acme Nuclear', []),
+            record(2, `Very ${'Long '.repeat(30)}Name Incorporated`, [
+              'company_name is "renamed", the rules give "Very Long …" (from technology_vendors#2)',
+            ]),
+          ],
+          statements: 6,
+        });
+
+        // Act
+        const { page, requests } = await open('spot-check.html', renderSpotCheckHtml(report));
+        await page.screenshot({ path: join(ARTIFACTS, 'spot-check.png'), fullPage: true });
+
+        // Assess
+        const text = await visibleText(page.locator('body'));
+        expect(text).toContain('Spot-check: 1 record(s) differ');
+        expect(text).toContain('company-migration spot-check --per-role 3 --seed run-20261125-0001');
+        expect(text).toContain('(free text, not shown)');
+        expect(text).toContain('7 Pilot SMR');
+        const w = await widths(page);
+        expect(w.document).toBeLessThanOrEqual(w.viewport);
+        expect(requests).toEqual([pathToFileURL(join(folder, 'spot-check.html')).href]);
+        await page.close();
+      },
+    );
   },
 );
