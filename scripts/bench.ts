@@ -23,6 +23,10 @@ const program = new Command('bench')
   .option('--no-bundles', 'skip the Lambda bundle measurements')
   .option('--no-data-api', 'skip the Data API measurement')
   .option(
+    '--data-api-scale <x>',
+    'scale of the Data API measurement on PGlite (default: the scale, at most 0.05)',
+  )
+  .option(
     '--url <url>',
     'PostgreSQL server',
     process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432',
@@ -31,6 +35,7 @@ program.parse();
 const opts = program.opts<{
   scale: string;
   sampleScale?: string;
+  dataApiScale?: string;
   json?: boolean;
   keep?: boolean;
   out?: string;
@@ -45,6 +50,7 @@ const started = performance.now();
 const results = await runBenchmark({
   scale,
   ...(opts.sampleScale ? { sampleScale: Number(opts.sampleScale) } : {}),
+  ...(opts.dataApiScale ? { dataApiScale: Number(opts.dataApiScale) } : {}),
   url: opts.url,
   ownDatabase: true,
   schema: 'public',

@@ -37,6 +37,7 @@ const ESBUILD_FLAGS = [
   '--format=esm',
   '--target=node22',
   '--minify',
+  '--main-fields=module,main',
   "--banner:js=import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
   '--external:@electric-sql/pglite',
   '--external:pg-native',

@@ -23,9 +23,7 @@ export function formatResults(r: BenchResults): string {
   );
   for (const [step, f] of Object.entries(r.ours.backfill.steps))
     lines.push(methodRow(`ours: backfill ${step}`, f, `${int(f.chunks)} chunks`));
-  lines.push(
-    methodRow('**ours: backfill (3 steps)**', r.ours.backfill, 'default settings; no run journal exists'),
-  );
+  lines.push(methodRow('**ours: backfill (3 steps)**', r.ours.backfill, 'default settings, run journal on'));
   lines.push(
     methodRow(
       'ours: validation',

@@ -70,6 +70,8 @@ export class MigrationFunction extends Construct {
         target: 'node22',
         minify: true,
         sourceMap: true,
+        // The ES-module builds of the AWS SDK tree-shake; its CommonJS builds (the default for Node) do not.
+        mainFields: ['module', 'main'],
         // ESM bundles of CommonJS dependencies need require(); the runtime gives ESM none.
         banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
         // The embedded database and the local runner never run in Lambda.

@@ -1,6 +1,7 @@
 import { SingleBar } from 'cli-progress';
 import { type Command, Option } from 'commander';
 import { z } from 'zod';
+import { DEFAULT_CHUNK_SIZE } from '../../core/backfill/contract.ts';
 import {
   BACKFILL_STEPS,
   type BackfillProgress,
@@ -20,7 +21,7 @@ const backfillOptions = z.object({
   step: z.enum([...BACKFILL_STEPS, 'all']).default('all'),
   runId: pathSegment(80).optional(),
   dryRun: z.boolean().default(false),
-  chunkSize: z.coerce.number().int().min(1).max(50_000).default(2_000),
+  chunkSize: z.coerce.number().int().min(1).max(50_000).default(DEFAULT_CHUNK_SIZE),
   throttleMs: z.coerce.number().int().min(0).max(60_000).default(0),
   sampleSize: z.coerce.number().int().min(0).max(1_000).default(10),
   json: z.boolean().default(false),
@@ -39,7 +40,7 @@ export function registerBackfillCommand(program: Command, io: CliIo): void {
     )
     .option('--dry-run', 'report exactly what a live run would do, writing nothing')
     .option('--run-id <id>', 'journal the writes under this run id (default: backfill-<UTC timestamp>)')
-    .option('--chunk-size <n>', 'legacy rows per chunk (one transaction each)', '2000')
+    .option('--chunk-size <n>', 'legacy rows per chunk (one transaction each)', String(DEFAULT_CHUNK_SIZE))
     .option('--throttle-ms <n>', 'pause between chunks, to leave room for the application', '0')
     .option('--sample-size <n>', 'ids shown per orphan/conflict/unmigratable sample', '10')
     .option('--json', 'print the step results as JSON')

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { BACKFILL_STEPS } from '../../core/backfill/contract.ts';
+import { BACKFILL_STEPS, DEFAULT_CHUNK_SIZE } from '../../core/backfill/contract.ts';
 import { type BackfillState, CRITERIA_NOT_MET_ERRORS } from '../../core/pipeline/contracts.ts';
 import type { RunSummary } from '../../core/pipeline/summary.ts';
 import { LocalReportStore } from '../../core/reports/local-store.ts';
@@ -26,7 +26,7 @@ const runOptions = z.object({
     .transform((value) => value.split(',').map((s) => s.trim()))
     .pipe(z.array(z.enum(BACKFILL_STEPS)).min(1))
     .optional(),
-  chunkSize: z.coerce.number().int().min(1).max(50_000).default(2_000),
+  chunkSize: z.coerce.number().int().min(1).max(50_000).default(DEFAULT_CHUNK_SIZE),
   skipSnapshot: z.boolean().default(false),
   undoOnFailure: z.boolean().default(false),
   verbose: z.boolean().default(false),
@@ -48,7 +48,7 @@ export function registerRunCommand(program: Command, io: CliIo): void {
       'local',
     )
     .option('--steps <list>', 'backfill steps to run, comma-separated (default: all)')
-    .option('--chunk-size <n>', 'legacy rows per backfill chunk', '2000')
+    .option('--chunk-size <n>', 'legacy rows per backfill chunk', String(DEFAULT_CHUNK_SIZE))
     .option('--skip-snapshot', 'take no backup dump before the backfill')
     .option(
       '--undo-on-failure',

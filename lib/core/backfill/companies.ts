@@ -8,7 +8,13 @@ import { ROLE_MAPPINGS, type RoleMapping, trimmedNameSql } from '../mapping/role
 import { CLIENT_PROFILE_FIELDS } from '../schema/unified.sql.ts';
 import type { SqlSession } from '../sql/types.ts';
 import type { BackfillPhase, BackfillStepDefinition, StepOutcome } from './driver.ts';
-import { countAndSample, legacyChunkBounds, rowCount, writtenCount } from './sql-helpers.ts';
+import {
+  countAndSample,
+  JIT_OFF_FOR_TRANSACTION,
+  legacyChunkBounds,
+  rowCount,
+  writtenCount,
+} from './sql-helpers.ts';
 
 /**
  * Step 1: roles (R1), one company per legacy company record through its record assignment (R2), the
@@ -154,7 +160,7 @@ const syncPhase: BackfillPhase = {
   },
   async nextChunk(tx, after, limit) {
     const { rows } = await tx.query<{ upto: number | null; rows: number }>(
-      `SELECT max(company_id) AS upto, count(*)::int AS rows FROM (
+      `SELECT max(company_id) AS upto, count(*)::int AS rows, ${JIT_OFF_FOR_TRANSACTION} FROM (
          SELECT DISTINCT company_id FROM company_role_assignments
           WHERE context_type IN (${RECORD_CONTEXT_TYPES}) AND company_id > :after
           ORDER BY company_id LIMIT :limit) AS c`,

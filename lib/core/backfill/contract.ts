@@ -15,6 +15,13 @@ export const backfillCursorSchema = z.object({
 });
 export type BackfillCursor = z.infer<typeof backfillCursorSchema>;
 
+/**
+ * Legacy rows per chunk (one transaction each) unless told otherwise: large enough that per-chunk round
+ * trips stay a small share of the work (the Data API counts each), small enough that a chunk takes well
+ * under a second and its locks are short.
+ */
+export const DEFAULT_CHUNK_SIZE = 10_000;
+
 export const backfillRequestSchema = z.object({
   /**
    * The run the journal files this call's writes under (what `undo` reverses). Absent: the call makes
@@ -24,7 +31,7 @@ export const backfillRequestSchema = z.object({
   /** null or absent: start from the beginning. */
   cursor: backfillCursorSchema.nullable().default(null),
   /** Legacy rows per chunk (one transaction each). */
-  chunkSize: z.number().int().min(1).max(50_000).default(2_000),
+  chunkSize: z.number().int().min(1).max(50_000).default(DEFAULT_CHUNK_SIZE),
   /** Stop starting new chunks after this long; the caller resumes from the cursor. */
   timeBudgetMs: z.number().int().min(0).default(600_000),
   /** Predict the live run's numbers without writing anything. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BACKFILL_STEPS, backfillCursorSchema } from '../backfill/contract.ts';
+import { BACKFILL_STEPS, backfillCursorSchema, DEFAULT_CHUNK_SIZE } from '../backfill/contract.ts';
 import { undoResultSchema } from '../journal/undo-contract.ts';
 import { pathSegment } from '../reports/store.ts';
 
@@ -20,7 +20,7 @@ export const executionInputSchema = z
       .array(z.enum(BACKFILL_STEPS))
       .min(1)
       .default([...BACKFILL_STEPS]),
-    chunkSize: z.number().int().min(1).max(50_000).default(2_000),
+    chunkSize: z.number().int().min(1).max(50_000).default(DEFAULT_CHUNK_SIZE),
     skipSnapshot: z.boolean().default(false),
     /** When post-validation fails, undo what this run wrote (from its journal) before failing. */
     undoOnFailure: z.boolean().default(false),

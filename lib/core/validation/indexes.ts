@@ -28,7 +28,10 @@ export interface IndexStatus {
   created: boolean;
 }
 
-export function ensureValidationIndexes(sql: SqlSession, options: { create: boolean }): Promise<IndexStatus[]> {
+export function ensureValidationIndexes(
+  sql: SqlSession,
+  options: { create: boolean },
+): Promise<IndexStatus[]> {
   return ensureIndexes(sql, VALIDATION_INDEXES, options);
 }
 
