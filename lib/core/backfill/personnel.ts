@@ -55,7 +55,7 @@ function linkCtes(title: PersonnelTitleColumn, mode: ResolveMode): string {
       FROM (SELECT ${alias}.relationship_id, ${alias}.personnel_id, ${alias}.entity_type, ${alias}.entity_id,
                    ${alias}."${title}" AS title, ${alias}.notes
               FROM ${TABLE} ${alias} WHERE ${where}) AS x`;
-  return `chunk AS (${resolved('l', 'l.relationship_id > :after AND l.relationship_id <= :upto')}),
+  return `chunk AS (${resolved('l', 'l.relationship_id > :after::int8 AND l.relationship_id <= :upto')}),
   peers AS (${resolved(
     't',
     `t.personnel_id IN (SELECT personnel_id FROM chunk WHERE in_scope AND person_exists AND entity_exists
@@ -75,7 +75,7 @@ function linkCtes(title: PersonnelTitleColumn, mode: ResolveMode): string {
              WHERE f.person_id = i.personnel_id AND f.company_id = i.company_id
                AND f.title IS NOT DISTINCT FROM i.title AND f.notes IS DISTINCT FROM l.notes) AS differing
       FROM identities i JOIN ${TABLE} l ON l.relationship_id = i.first_id
-     WHERE i.first_id > :after AND i.first_id <= :upto)`;
+     WHERE i.first_id > :after::int8 AND i.first_id <= :upto)`;
 }
 
 function orphanSampleSql(title: PersonnelTitleColumn, mode: ResolveMode): string {

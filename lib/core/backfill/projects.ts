@@ -37,7 +37,7 @@ function linkCtes(role: RoleMapping, mode: ResolveMode): string {
              ${entityExistsSql(role, `${alias}.${entity}`)} AS entity_exists,
              ${companyKeySql(role, `${alias}.${entity}`, mode)} AS company_key
         FROM ${table} ${alias}`;
-  return `chunk AS (${resolved('l')} WHERE l.relationship_id > :after AND l.relationship_id <= :upto),
+  return `chunk AS (${resolved('l')} WHERE l.relationship_id > :after::int8 AND l.relationship_id <= :upto),
   peers AS (${resolved('t')}
            WHERE t.project_id IN (SELECT project_id FROM chunk WHERE project_exists AND entity_exists
                                                              AND company_key IS NOT NULL)),
@@ -53,7 +53,7 @@ function linkCtes(role: RoleMapping, mode: ResolveMode): string {
       LEFT JOIN company_roles r ON r.role_code = '${role.code}'
       LEFT JOIN company_role_assignments a ON a.company_id = i.company_id AND a.role_id = r.role_id
             AND a.context_type = 'Project' AND a.context_id = i.project_id
-     WHERE i.first_id > :after AND i.first_id <= :upto)`;
+     WHERE i.first_id > :after::int8 AND i.first_id <= :upto)`;
 }
 
 /** An existing assignment the identity's rows change: confidentiality gained (never lost) or other notes. */

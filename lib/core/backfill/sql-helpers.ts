@@ -17,7 +17,7 @@ export async function legacyChunkBounds(
 ): Promise<{ upto: number; rows: number } | null> {
   const { rows } = await sql.query<{ upto: number | null; rows: number }>(
     `SELECT max(id) AS upto, count(*)::int AS rows
-       FROM (SELECT ${idColumn} AS id FROM ${table} WHERE ${idColumn} > :after ORDER BY ${idColumn} LIMIT :limit) AS c`,
+       FROM (SELECT ${idColumn} AS id FROM ${table} WHERE ${idColumn} > :after::int8 ORDER BY ${idColumn} LIMIT :limit) AS c`,
     { after, limit },
   );
   const row = rows[0];
