@@ -62,7 +62,8 @@ function operatorMessage(error: unknown): string {
 export function oneLine(text: string): string {
   return text
     .replace(/\s*[\r\n]+\s*/g, ' ')
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\ufffd')
+    .replace(/\t/g, ' ')
+    .replace(/\p{Cc}/gu, '\ufffd')
     .trim();
 }
 
