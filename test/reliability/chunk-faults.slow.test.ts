@@ -126,7 +126,7 @@ const STEP_OF_TABLE = new Map<string, BackfillStep>([
 function stepOfChunk(sql: string): BackfillStep | null {
   if (/SELECT DISTINCT company_id FROM company_role_assignments/.test(sql)) return 'companies';
   const table = /FROM (\w+)\s+WHERE \w+ > :after/.exec(sql)?.[1];
-  return (table && STEP_OF_TABLE.get(table)) ?? null;
+  return table ? (STEP_OF_TABLE.get(table) ?? null) : null;
 }
 
 interface FaultPlan {
