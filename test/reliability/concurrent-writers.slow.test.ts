@@ -86,7 +86,6 @@ describe.runIf(serverUrl)('application writers during a whole run, with dual-wri
     // Prepare
     const unifiedBefore = await unifiedRowKeys(database.client);
     let running = true;
-    let rounds = 0;
     let roundsDuringRun = 0;
     const planted = 3;
 
@@ -95,7 +94,6 @@ describe.runIf(serverUrl)('application writers during a whole run, with dual-wri
       for (let i = first; running || i < first + 5; i++) {
         await applicationRound(i);
         await new Promise((resolve) => setTimeout(resolve, 5)); // a CRM user, not a load generator
-        rounds++;
         if (running) roundsDuringRun++;
       }
     };
