@@ -24,7 +24,7 @@ const program = new Command('bench')
   .option('--no-data-api', 'skip the Data API measurement')
   .option(
     '--data-api-scale <x>',
-    'scale of the Data API measurement on PGlite (default: the scale, at most 0.05)',
+    'scale of the Data API measurement on PGlite (default: the scale, at most 0.2)',
   )
   .option(
     '--url <url>',

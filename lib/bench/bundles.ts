@@ -8,6 +8,7 @@ export const LAMBDA_FUNCTIONS = [
   'preflight',
   'validate',
   'backfill',
+  'undo',
   'diff',
   'smoke',
   'evaluate',

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DatabaseConnectionError } from '../core/sql/errors.ts';
@@ -57,6 +57,9 @@ export async function openDatabase(
   }
   if (options.mustExist && !existsSync(target.dataDir)) {
     throw new CliError(`no embedded database at ${target.dataDir}: run \`company-migration db init\` first`);
+  }
+  if (existsSync(target.dataDir) && !statSync(target.dataDir).isDirectory()) {
+    throw new CliError(`${target.dataDir} is a file, not an embedded database directory`);
   }
   const client = await PgliteSqlClient.open({ dataDir: target.dataDir });
   return { client, description: `embedded PGlite at ${target.dataDir}` };

@@ -19,7 +19,7 @@ export class CliError extends Error {
 
 /** One line for the operator; the stack only when asked for. */
 export function describeError(error: unknown, verbose: boolean): string {
-  const line = operatorMessage(error);
+  const line = oneLine(operatorMessage(error));
   if (!verbose || !(error instanceof Error) || !error.stack) return line;
   const causes: string[] = [];
   let cause = error.cause;
@@ -48,7 +48,23 @@ function operatorMessage(error: unknown): string {
     return `error: database ${error.kind}: ${firstLine(error.message)}${hint}`;
   }
   if (error instanceof Error) return `error: ${firstLine(error.message)} (run with --verbose for details)`;
-  return `error: ${String(error)}`;
+  // Libraries sometimes throw plain objects (PGlite on a data directory it cannot use): say their message.
+  const message = (error as { message?: unknown } | null)?.message;
+  if (typeof message === 'string' && message)
+    return `error: ${firstLine(message)} (run with --verbose for details)`;
+  return `error: ${typeof error === 'object' ? 'unexpected failure' : String(error)} (run with --verbose for details)`;
+}
+
+/**
+ * Messages may quote what the operator or the data supplied (a file's first bytes, a legacy name): one
+ * line, and no terminal control characters, so hostile input can neither add lines nor restyle the terminal.
+ */
+export function oneLine(text: string): string {
+  return text
+    .replace(/\s*[\r\n]+\s*/g, ' ')
+    .replace(/\t/g, ' ')
+    .replace(/\p{Cc}/gu, '\ufffd')
+    .trim();
 }
 
 function firstLine(text: string): string {

@@ -156,7 +156,7 @@ export function renderSummary(results: BackfillResult[]): string {
       if (sample.count > SAMPLE_LINES)
         lines.push(`  … ${sample.count - SAMPLE_LINES} more (--json for the sample)`);
     };
-    show('CRITICAL: legacy records not migrated (blank names)', result.unmigratable);
+    show('CRITICAL: legacy records not migrated (blank or over-long names)', result.unmigratable);
     show('orphaned legacy links (not migrated)', result.orphans);
     show('field conflicts (kept the first record in role order)', result.conflicts);
   }

@@ -78,7 +78,7 @@ export async function readReportDocument(source: string): Promise<unknown> {
     } catch (error) {
       if (error instanceof ReportNotFoundError) throw new CliError(`no report at ${source}`);
       if (error instanceof ReportParseError)
-        throw new CliError(`${source} is not valid JSON: ${causeOf(error)}`);
+        throw new CliError(`${source} is not valid JSON${jsonPosition(error.cause)}`);
       if (error instanceof InvalidReportKeyError) throw new CliError(error.message);
       throw error;
     }
@@ -96,12 +96,19 @@ export async function readReportDocument(source: string): Promise<unknown> {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new CliError(`${source} is not valid JSON: ${(error as Error).message}`);
+    throw new CliError(`${source} is not valid JSON${jsonPosition(error)}`);
   }
 }
 
-function causeOf(error: Error): string {
-  return error.cause instanceof Error ? error.cause.message : error.message;
+/**
+ * Where JSON.parse gave up, without its message: that quotes the document's first bytes, and the file
+ * named may hold anything (an operator's typo can point at a credentials file).
+ */
+function jsonPosition(error: unknown): string {
+  const message = error instanceof Error ? error.message : '';
+  if (/Unexpected end of JSON input/.test(message)) return ' (it ends too early)';
+  const where = /line (\d+) column (\d+)/.exec(message);
+  return where ? ` (line ${where[1]}, column ${where[2]})` : '';
 }
 
 /** Reads a report and checks it against the schema of its `kind` (validation and diff reports, for now). */

@@ -46,7 +46,7 @@ function chunkCte(role: RoleMapping): string {
     SELECT l.${role.idColumn} AS legacy_id, ${trimmedNameSql(`l.${role.nameColumn}`)} AS name,
            ${role.companyTypeSql} AS company_type, l.notes
       FROM ${role.legacyTable} l
-     WHERE l.${role.idColumn} > :after AND l.${role.idColumn} <= :upto
+     WHERE l.${role.idColumn} > :after::int8 AND l.${role.idColumn} <= :upto
   ),
   unassigned AS (
     SELECT c.* FROM chunk c
@@ -66,7 +66,7 @@ function recordPhase(role: RoleMapping): BackfillPhase {
         tx,
         `SELECT '${role.legacyTable}' AS "table", l.${role.idColumn} AS id
            FROM ${role.legacyTable} l
-          WHERE l.${role.idColumn} > :after AND l.${role.idColumn} <= :upto
+          WHERE l.${role.idColumn} > :after::int8 AND l.${role.idColumn} <= :upto
             AND ${trimmedNameSql(`l.${role.nameColumn}`)} = ''
           ORDER BY l.${role.idColumn}`,
         range,
@@ -110,7 +110,7 @@ function recordPhase(role: RoleMapping): BackfillPhase {
              FROM company_roles r, ${role.legacyTable} l, company_role_assignments prev
             WHERE r.role_id = a.role_id AND r.role_code = '${role.code}'
               AND a.context_type = '${role.recordContextType}' AND a.context_id = l.${role.idColumn}
-              AND l.${role.idColumn} > :after AND l.${role.idColumn} <= :upto
+              AND l.${role.idColumn} > :after::int8 AND l.${role.idColumn} <= :upto
               AND NOT a.is_primary AND prev.assignment_id = a.assignment_id
            RETURNING ${journalReturning('company_role_assignments', 'a', { beforeAlias: 'prev' })}),
          ${journalCte('written', 'company_role_assignments')}
@@ -133,7 +133,8 @@ function recordPhase(role: RoleMapping): BackfillPhase {
 }
 
 /** Live: the sources of the companies whose ids are in (after, upto]. */
-const assignedSourcesCte = () => companySourcesCtes('AND a.company_id > :after AND a.company_id <= :upto');
+const assignedSourcesCte = () =>
+  companySourcesCtes('AND a.company_id > :after::int8 AND a.company_id <= :upto');
 
 const CONFLICTS_SELECT = `
   SELECT s.company_key AS "companyKey", f.field,
@@ -162,7 +163,7 @@ const syncPhase: BackfillPhase = {
     const { rows } = await tx.query<{ upto: number | null; rows: number }>(
       `SELECT max(company_id) AS upto, count(*)::int AS rows, ${JIT_OFF_FOR_TRANSACTION} FROM (
          SELECT DISTINCT company_id FROM company_role_assignments
-          WHERE context_type IN (${RECORD_CONTEXT_TYPES}) AND company_id > :after
+          WHERE context_type IN (${RECORD_CONTEXT_TYPES}) AND company_id > :after::int8
           ORDER BY company_id LIMIT :limit) AS c`,
       { after, limit },
     );
@@ -193,7 +194,7 @@ const syncPhase: BackfillPhase = {
            FROM company_role_assignments a
            JOIN company_roles r ON r.role_id = a.role_id AND r.role_code = 'client'
            JOIN clients l ON l.client_id = a.context_id
-          WHERE a.context_type = 'ClientRecord' AND a.company_id > :after AND a.company_id <= :upto
+          WHERE a.context_type = 'ClientRecord' AND a.company_id > :after::int8 AND a.company_id <= :upto
           ORDER BY a.company_id, l.client_id),
        previous AS (
          SELECT p.* FROM client_profiles p WHERE p.company_id IN (SELECT company_id FROM profile_sources)),

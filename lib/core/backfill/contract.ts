@@ -61,7 +61,7 @@ export const backfillResultSchema = z.object({
   counts: z.record(z.string(), z.number().int().min(0)),
   orphans: sampleSchema,
   conflicts: sampleSchema,
-  /** Legacy rows that cannot be migrated (blank names): critical. */
+  /** Legacy rows that cannot be migrated (blank or over-long names): critical. */
   unmigratable: sampleSchema,
   /** Legacy rows seen, for progress: processed so far in this call, and in all (when known). */
   progress: z.object({ processed: z.number().int().min(0), total: z.number().int().min(0) }),

@@ -71,10 +71,11 @@ export interface RunStepHooks {
 }
 
 /**
- * Where a phase starts: keys are read after this one. The lowest int4, not 0: legacy keys of zero or
- * below (rows imported with explicit ids) must be migrated too, as the dry run (whole range) predicts.
+ * Where a phase starts: keys are read after this one. One below the lowest int4, not 0: legacy keys of
+ * zero or below (rows imported with explicit ids), down to -2147483648 itself, must be migrated too, as
+ * the dry run (whole range) predicts. The chunk SQL compares keys with `:after::int8` to hold it.
  */
-const PHASE_START = -2_147_483_648;
+export const PHASE_START = -2_147_483_649;
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

@@ -61,7 +61,7 @@ function linkCtes(title: PersonnelTitleColumn, mode: ResolveMode): string {
       FROM (SELECT ${alias}.relationship_id, ${alias}.personnel_id, ${alias}.entity_type, ${alias}.entity_id,
                    ${alias}."${title}" AS title, ${alias}.notes
               FROM ${TABLE} ${alias} WHERE ${where}) AS x`;
-  return `chunk AS (${resolved('l', 'l.personnel_id > :after AND l.personnel_id <= :upto')}),
+  return `chunk AS (${resolved('l', 'l.personnel_id > :after::int8 AND l.personnel_id <= :upto')}),
   identities AS (
     SELECT personnel_id, company_key, ${companyIdFromKeySql('company_key', mode)} AS company_id, title,
            min(relationship_id) AS first_id

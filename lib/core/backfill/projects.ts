@@ -41,7 +41,7 @@ function linkCtes(role: RoleMapping, mode: ResolveMode): string {
              ${entityExistsSql(role, `${alias}.${entity}`)} AS entity_exists,
              ${companyKeySql(role, `${alias}.${entity}`, mode)} AS company_key
         FROM ${table} ${alias}`;
-  return `chunk AS (${resolved('l')} WHERE l.project_id > :after AND l.project_id <= :upto),
+  return `chunk AS (${resolved('l')} WHERE l.project_id > :after::int8 AND l.project_id <= :upto),
   identities AS (
     SELECT company_key, ${companyIdFromKeySql('company_key', mode)} AS company_id, project_id,
            min(relationship_id) AS first_id, bool_or(is_confidential) AS confidential

@@ -25,7 +25,7 @@ export async function legacyChunkBounds(
 ): Promise<{ upto: number; rows: number } | null> {
   const { rows } = await sql.query<{ upto: number | null; rows: number }>(
     `SELECT max(id) AS upto, count(*)::int AS rows, ${JIT_OFF_FOR_TRANSACTION}
-       FROM (SELECT ${idColumn} AS id FROM ${table} WHERE ${idColumn} > :after ORDER BY ${idColumn} LIMIT :limit) AS c`,
+       FROM (SELECT ${idColumn} AS id FROM ${table} WHERE ${idColumn} > :after::int8 ORDER BY ${idColumn} LIMIT :limit) AS c`,
     { after, limit },
   );
   const row = rows[0];
@@ -47,10 +47,10 @@ export async function groupChunkBounds(
   const { rows } = await sql.query<{ upto: number | null; rows: number }>(
     `WITH bound AS (
        SELECT max(g) AS upto
-         FROM (SELECT ${groupColumn} AS g FROM ${table} WHERE ${groupColumn} > :after
+         FROM (SELECT ${groupColumn} AS g FROM ${table} WHERE ${groupColumn} > :after::int8
                 ORDER BY ${groupColumn} LIMIT :limit) AS c)
      SELECT b.upto,
-            (SELECT count(*) FROM ${table} t WHERE t.${groupColumn} > :after AND t.${groupColumn} <= b.upto)::int AS rows,
+            (SELECT count(*) FROM ${table} t WHERE t.${groupColumn} > :after::int8 AND t.${groupColumn} <= b.upto)::int AS rows,
             ${JIT_OFF_FOR_TRANSACTION}
        FROM bound b`,
     { after, limit },

@@ -183,7 +183,7 @@ function companyTriggerFunction(role: RoleMapping, title: PersonnelTitleColumn):
     END IF;
     v_name := ${trimmedNameSql(`NEW.${role.nameColumn}`)};
     IF v_name = '' THEN
-      PERFORM company_migration_dw_log(TG_TABLE_NAME, v_id, TG_OP, 'blank name: record not synced');
+      PERFORM company_migration_dw_log(TG_TABLE_NAME, v_id, TG_OP, 'blank name (or over-long): record not synced');
       RETURN NULL;
     END IF;
     -- R2: an existing record assignment is sticky; else the company of that exact name; else a new one.

@@ -114,8 +114,17 @@ export function roleMapping(code: RoleCode): RoleMapping {
  */
 export const NAME_TRIM_CHARACTERS = ' \t\n\r\f\v\u00a0';
 
-/** SQL for the trimmed form of a legacy name column. */
+/**
+ * The longest company name (trimmed, in bytes) the migration moves. The unique index on
+ * companies.company_name takes entries of at most about 2,700 bytes; a longer legacy name would make
+ * the whole chunk fail, every run again. Such a name is treated like a blank one: not migrated, and
+ * reported as unmigratable (V8), so one hostile row cannot block the migration of the others.
+ */
+export const MAX_COMPANY_NAME_BYTES = 2_000;
+
+/** SQL for the trimmed form of a legacy name column: '' when blank, or too long to migrate. */
 export function trimmedNameSql(column: string): string {
   // \x0b, not \v: PostgreSQL before 16 reads E'\v' as the letter v (and would trim it off names).
-  return `btrim(coalesce(${column}, ''), E' \\t\\n\\r\\f\\x0b\\u00a0')`;
+  const trimmed = `btrim(coalesce(${column}, ''), E' \\t\\n\\r\\f\\x0b\\u00a0')`;
+  return `(CASE WHEN octet_length(${trimmed}) > ${MAX_COMPANY_NAME_BYTES} THEN '' ELSE ${trimmed} END)`;
 }

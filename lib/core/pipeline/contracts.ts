@@ -34,7 +34,8 @@ export const runContextSchema = z.object({
   stage: segment,
   dryRun: z.boolean(),
   steps: z.array(z.enum(BACKFILL_STEPS)).min(1),
-  chunkSize: z.number().int().min(1),
+  // The backfill's own limit: a larger value would fail inside the step with a raw schema error.
+  chunkSize: z.number().int().min(1).max(50_000),
   /** A backup is taken unless the run is a dry run, the input skips it, or the stage turns it off. */
   takeSnapshot: z.boolean(),
   /** Undo the run when post-validation fails (never in a dry run: it wrote nothing). */
@@ -153,7 +154,8 @@ export type EvaluateResult = z.infer<typeof evaluateResultSchema>;
 
 /** What a Catch hands to the failure-report state: the error Step Functions caught, and where. */
 export const failureEventSchema = z.object({
-  runId: z.string(),
+  // A path segment like every run id: it names the folder (or S3 prefix) the failure report goes to.
+  runId: segment,
   failedState: z.string(),
   error: z.object({ Error: z.string(), Cause: z.string().optional() }),
   /** The execution's state when it failed: holds `run` once preflight has passed, else the raw input. */

@@ -95,6 +95,13 @@ export class PgSqlClient extends AdapterBase<pg.PoolClient> {
       throw fromPostgresError(error, this.adapter);
     }
     let broken = false;
+    // A checked-out client whose connection drops (server restart, pg_terminate_backend, network) emits
+    // 'error'; with no listener that is an uncaught exception that ends the process before the caller
+    // can retry. The statement in flight fails on its own with a DatabaseConnectionError.
+    const onConnectionError = () => {
+      broken = true;
+    };
+    client.on('error', onConnectionError);
     try {
       await this.control(client, 'BEGIN');
       const result = await work(client);
@@ -110,6 +117,7 @@ export class PgSqlClient extends AdapterBase<pg.PoolClient> {
       // The caller's own error comes back unchanged; driver errors were classified where they arose.
       throw error;
     } finally {
+      client.off('error', onConnectionError);
       client.release(broken);
     }
   }

@@ -253,7 +253,7 @@ export async function validate(sql: SqlClient, options: ValidateOptions): Promis
     'critical',
     'unmigratable-records',
     unmigratable,
-    `${unmigratable} legacy record(s) have a blank name`,
+    `${unmigratable} legacy record(s) have a blank or over-long name`,
   );
   issue(
     'critical',

@@ -677,7 +677,7 @@ describe.each(realDatabases)('validation checks: $name', (backend) => {
         severity: 'critical',
         code: 'unmigratable-records',
         count: 3,
-        message: '3 legacy record(s) have a blank name',
+        message: '3 legacy record(s) have a blank or over-long name',
       },
       {
         severity: 'critical',
