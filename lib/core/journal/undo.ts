@@ -1,6 +1,13 @@
 import { countAndSample } from '../backfill/sql-helpers.ts';
 import type { SqlClient, SqlSession } from '../sql/types.ts';
-import { JOURNAL_TABLE, JOURNALED_TABLES, type JournaledTable, keyColumnOf, RUNS_TABLE } from './schema.ts';
+import {
+  JOURNAL_TABLE,
+  JOURNAL_UNDO_INDEX_SQL,
+  JOURNALED_TABLES,
+  type JournaledTable,
+  keyColumnOf,
+  RUNS_TABLE,
+} from './schema.ts';
 import {
   emptyOutcomeCounts,
   type OutcomeCounts,
@@ -50,6 +57,7 @@ export async function undoRun(sql: SqlClient, request: UndoRequest): Promise<Und
   const started = Date.now();
   const statementsBefore = sql.statementsIssued;
   await requireRun(sql, options.runId);
+  if (!options.dryRun) await sql.query(JOURNAL_UNDO_INDEX_SQL);
   const shapes = await tableShapes(sql);
   const references = await referencesTo(sql);
   const result: UndoResult = {
