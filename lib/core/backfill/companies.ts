@@ -175,14 +175,20 @@ const syncPhase: BackfillPhase = {
     const params = { ...range, ...journal };
     const updated = await tx.query(
       `WITH ${assignedSourcesCte()},
+       -- winners and flags in one pass: joining the two CTEs, whose sizes the planner cannot estimate,
+       -- made it pick a nested loop over both (quadratic in the chunk).
+       target AS (
+         SELECT DISTINCT ON (company_key) company_key, company_type, notes,
+                bool_or(role = 'client') OVER (PARTITION BY company_key) AS any_client
+           FROM sources ORDER BY company_key, role_order, legacy_id),
        written AS (
          UPDATE companies co
             SET company_type = w.company_type, notes = w.notes,
-                is_mpr_client = co.is_mpr_client OR f.any_client, modified_date = now()
-           FROM winners w JOIN flags f ON f.company_key = w.company_key, companies prev
+                is_mpr_client = co.is_mpr_client OR w.any_client, modified_date = now()
+           FROM target w, companies prev
           WHERE co.company_id = w.company_key AND prev.company_id = co.company_id
             AND (co.company_type IS DISTINCT FROM w.company_type OR co.notes IS DISTINCT FROM w.notes
-                 OR (f.any_client AND NOT co.is_mpr_client))
+                 OR (w.any_client AND NOT co.is_mpr_client))
          RETURNING ${journalReturning('companies', 'co', { beforeAlias: 'prev' })}),
        ${journalCte('written', 'companies')}
        SELECT count(*)::int AS n FROM written`,
