@@ -386,6 +386,8 @@ export interface PartialRestore {
 
 /** A restore that created something and then timed out or failed: says what exists and what to do. */
 export class CloudRestoreIncompleteError extends CliError {
+  override readonly multiline = true;
+
   constructor(
     message: string,
     readonly partial: PartialRestore,

@@ -8,6 +8,9 @@ export const EXIT = { ok: 0, checkFailed: 1, error: 2 } as const;
 
 /** An error whose message is meant for the operator as it is. */
 export class CliError extends Error {
+  /** Our own message laid out on several lines (e.g. what a failed restore left and how to clean it up). */
+  readonly multiline: boolean = false;
+
   constructor(
     message: string,
     readonly exitCode: number = EXIT.error,
@@ -19,7 +22,20 @@ export class CliError extends Error {
 
 /** One line for the operator; the stack only when asked for. */
 export function describeError(error: unknown, verbose: boolean): string {
-  const line = oneLine(operatorMessage(error));
+  const message = operatorMessage(error);
+  // Line breaks are kept only where we laid the message out; each line is still cleaned.
+  const line =
+    error instanceof CliError && error.multiline
+      ? message
+          .split('\n')
+          .map((l) =>
+            l
+              .replace(/\t/g, ' ')
+              .replace(/\p{Cc}/gu, '\ufffd')
+              .trimEnd(),
+          )
+          .join('\n')
+      : oneLine(message);
   if (!verbose || !(error instanceof Error) || !error.stack) return line;
   const causes: string[] = [];
   let cause = error.cause;

@@ -9,10 +9,11 @@ import { CLIENT_PROFILE_FIELDS } from '../schema/unified.sql.ts';
 import type { SqlSession } from '../sql/types.ts';
 import type { BackfillPhase, BackfillStepDefinition, StepOutcome } from './driver.ts';
 import {
+  boundsOf,
   countAndSample,
   JIT_OFF_FOR_TRANSACTION,
   legacyChunkBounds,
-  rowCount,
+  rowCountSql,
   writtenCount,
 } from './sql-helpers.ts';
 
@@ -57,7 +58,7 @@ function chunkCte(role: RoleMapping): string {
 function recordPhase(role: RoleMapping): BackfillPhase {
   return {
     label: role.legacyTable,
-    countRows: (sql) => rowCount(sql, role.legacyTable),
+    countSql: rowCountSql(role.legacyTable),
     nextChunk: (tx, after, limit) => legacyChunkBounds(tx, role.legacyTable, role.idColumn, after, limit),
     async applyChunk(tx, { after, upto, sampleSize, journal }) {
       const range = { after, upto };
@@ -152,23 +153,24 @@ const profileDiffers = (left: string, right: string) =>
 
 const syncPhase: BackfillPhase = {
   label: 'companies (fields and client profiles)',
-  async countRows(sql) {
-    const { rows } = await sql.query<{ n: number }>(
-      `SELECT count(DISTINCT company_id)::int8 AS n FROM company_role_assignments
-        WHERE context_type IN (${RECORD_CONTEXT_TYPES})`,
-    );
-    return Number(rows[0]?.n ?? 0);
-  },
+  countSql: `SELECT count(DISTINCT company_id) FROM company_role_assignments
+              WHERE context_type IN (${RECORD_CONTEXT_TYPES})`,
+  // It walks the companies the record phases create.
+  recountAtStart: true,
   async nextChunk(tx, after, limit) {
-    const { rows } = await tx.query<{ upto: number | null; rows: number }>(
-      `SELECT max(company_id) AS upto, count(*)::int AS rows, ${JIT_OFF_FOR_TRANSACTION} FROM (
-         SELECT DISTINCT company_id FROM company_role_assignments
-          WHERE context_type IN (${RECORD_CONTEXT_TYPES}) AND company_id > :after::int8
-          ORDER BY company_id LIMIT :limit) AS c`,
+    const { rows } = await tx.query<{ upto: number | null; rows: number; last: boolean }>(
+      `WITH c AS (SELECT max(company_id) AS upto, count(*)::int AS rows FROM (
+                    SELECT DISTINCT company_id FROM company_role_assignments
+                     WHERE context_type IN (${RECORD_CONTEXT_TYPES}) AND company_id > :after::int8
+                     ORDER BY company_id LIMIT :limit) AS ids)
+       SELECT c.upto, c.rows,
+              NOT EXISTS (SELECT 1 FROM company_role_assignments a
+                           WHERE a.context_type IN (${RECORD_CONTEXT_TYPES}) AND a.company_id > c.upto) AS last,
+              ${JIT_OFF_FOR_TRANSACTION}
+         FROM c`,
       { after, limit },
     );
-    const row = rows[0];
-    return row && row.upto !== null ? { upto: Number(row.upto), rows: row.rows } : null;
+    return boundsOf(rows[0]);
   },
   async applyChunk(tx, { after, upto, sampleSize, journal }) {
     const range = { after, upto };

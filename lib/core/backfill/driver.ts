@@ -21,6 +21,14 @@ export interface StepOutcome {
   unmigratable?: Sample;
 }
 
+/** The next chunk: its last key, its row count, and whether it is the phase's last. */
+export interface ChunkBounds {
+  upto: number;
+  rows: number;
+  /** Nothing follows it: the phase ends without another (empty) transaction to find that out. */
+  last: boolean;
+}
+
 /** The key range one chunk covers, and what its writes are journaled under. */
 export interface ChunkContext {
   after: number;
@@ -33,10 +41,15 @@ export interface ChunkContext {
 export interface BackfillPhase {
   /** Shown in progress displays: the table being read. */
   label: string;
-  /** Rows this phase will go through in all (for progress). */
-  countRows(sql: SqlSession): Promise<number>;
+  /**
+   * A scalar query: the rows this phase will go through in all (for progress). The driver counts every
+   * phase in one statement.
+   */
+  countSql: string;
+  /** Count again when the phase starts: earlier phases change what it walks. */
+  recountAtStart?: boolean;
   /** The last key of the next chunk after `after`, and how many rows it holds; null when none are left. */
-  nextChunk(tx: SqlSession, after: number, limit: number): Promise<{ upto: number; rows: number } | null>;
+  nextChunk(tx: SqlSession, after: number, limit: number): Promise<ChunkBounds | null>;
   /**
    * Does the chunk's work, all inside `tx`, journaling every row it writes in the same statement; a
    * constant number of statements whatever the chunk holds.
@@ -110,13 +123,24 @@ export async function runBackfillStep(
   if (definition.prepare) add(result, await definition.prepare(sql, journal), options.sampleSize);
   const phases = await definition.phases(sql);
   let cursor = options.cursor ?? { phase: 0, after: PHASE_START };
-  // Totals are estimates made up front; a phase's own is counted again when it starts, because earlier
-  // phases change it (the company-field phase walks the companies the record phases create).
-  const totals = await Promise.all(phases.map((p) => p.countRows(sql)));
+  // Totals are counted up front, in one statement; a phase that walks what earlier phases create (the
+  // company-field phase) is counted again when it starts.
+  const totals = await countPhases(sql, phases);
   const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
   result.progress.total = sum(totals);
   let processedBefore = sum(totals.slice(0, cursor.phase));
   let processedInPhase = 0;
+
+  const nextPhase = async () => {
+    processedBefore += Math.max(totals[cursor.phase] ?? 0, processedInPhase);
+    processedInPhase = 0;
+    cursor = { phase: cursor.phase + 1, after: PHASE_START };
+    const next = phases[cursor.phase];
+    if (next) {
+      if (next.recountAtStart) totals[cursor.phase] = (await countPhases(sql, [next]))[0] ?? 0;
+      result.progress.total = Math.max(processedBefore + sum(totals.slice(cursor.phase)), processedBefore);
+    }
+  };
 
   while (cursor.phase < phases.length) {
     const phase = phases[cursor.phase] as BackfillPhase;
@@ -133,14 +157,7 @@ export async function runBackfillStep(
       return { bounds, outcome };
     });
     if (!chunk) {
-      processedBefore += Math.max(totals[cursor.phase] ?? 0, processedInPhase);
-      processedInPhase = 0;
-      cursor = { phase: cursor.phase + 1, after: PHASE_START };
-      const next = phases[cursor.phase];
-      if (next) {
-        totals[cursor.phase] = await next.countRows(sql);
-        result.progress.total = Math.max(processedBefore + sum(totals.slice(cursor.phase)), processedBefore);
-      }
+      await nextPhase();
       continue;
     }
     add(result, chunk.outcome, options.sampleSize);
@@ -155,11 +172,20 @@ export async function runBackfillStep(
       total: Math.max(result.progress.total, processedBefore + processedInPhase),
     });
     await hooks.afterChunk?.(cursor);
+    if (chunk.bounds.last) await nextPhase();
     if (options.throttleMs > 0) await (hooks.sleep ?? defaultSleep)(options.throttleMs);
   }
   result.done = cursor.phase >= phases.length;
   result.cursor = result.done ? null : cursor;
   return finish(result, sql, statementsBefore, now() - started);
+}
+
+async function countPhases(sql: SqlSession, phases: BackfillPhase[]): Promise<number[]> {
+  if (phases.length === 0) return [];
+  const { rows } = await sql.query<Record<string, number | bigint>>(
+    `SELECT ${phases.map((phase, i) => `(${phase.countSql})::int8 AS c${i}`).join(', ')}`,
+  );
+  return phases.map((_, i) => Number(rows[0]?.[`c${i}`] ?? 0));
 }
 
 /** A run id for a backfill called outside a run: readable, and unique even within one second. */

@@ -18,7 +18,7 @@ import {
   type ResolveMode,
   WHOLE_RANGE,
 } from './resolve.ts';
-import { groupChunkBounds, rowCount } from './sql-helpers.ts';
+import { groupChunkBounds, rowCountSql } from './sql-helpers.ts';
 
 /**
  * Step 2 (R5): company-related personnel links become person_company_affiliations.
@@ -156,7 +156,7 @@ async function runChunkStatement(
 function personnelPhase(title: PersonnelTitleColumn): BackfillPhase {
   return {
     label: TABLE,
-    countRows: (sql) => rowCount(sql, TABLE),
+    countSql: rowCountSql(TABLE),
     nextChunk: (tx, after, limit) => groupChunkBounds(tx, TABLE, 'personnel_id', after, limit),
     async applyChunk(tx, { after, upto, sampleSize, journal }) {
       // No unique constraint guards a NULL title, so an application insert in flight could slip past the

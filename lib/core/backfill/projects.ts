@@ -12,7 +12,7 @@ import {
   type ResolveMode,
   WHOLE_RANGE,
 } from './resolve.ts';
-import { groupChunkBounds, rowCount } from './sql-helpers.ts';
+import { groupChunkBounds, rowCountSql } from './sql-helpers.ts';
 
 /**
  * Step 3 (R6): each legacy project link becomes a 'Project' role assignment of the entity's company.
@@ -139,7 +139,7 @@ function projectPhase(role: RoleMapping): BackfillPhase {
   const table = role.projectLinkTable;
   return {
     label: table,
-    countRows: (sql) => rowCount(sql, table),
+    countSql: rowCountSql(table),
     nextChunk: (tx, after, limit) => groupChunkBounds(tx, table, 'project_id', after, limit),
     applyChunk: (tx, { after, upto, sampleSize, journal }) =>
       runChunkStatement(tx, role, 'live', { after, upto, sample_size: sampleSize, ...journal }),

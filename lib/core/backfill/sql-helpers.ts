@@ -1,10 +1,10 @@
 import type { QueryResult, SqlParams, SqlSession } from '../sql/types.ts';
 import type { Sample } from './contract.ts';
+import type { ChunkBounds } from './driver.ts';
 
-/** How many rows a table holds (for progress displays). */
-export async function rowCount(sql: SqlSession, table: string): Promise<number> {
-  const { rows } = await sql.query<{ n: number }>(`SELECT count(*)::int8 AS n FROM ${table}`);
-  return Number(rows[0]?.n ?? 0);
+/** How many rows a table holds (for progress displays), as a scalar query. */
+export function rowCountSql(table: string): string {
+  return `SELECT count(*) FROM ${table}`;
 }
 
 /**
@@ -22,14 +22,17 @@ export async function legacyChunkBounds(
   idColumn: string,
   after: number,
   limit: number,
-): Promise<{ upto: number; rows: number } | null> {
-  const { rows } = await sql.query<{ upto: number | null; rows: number }>(
-    `SELECT max(id) AS upto, count(*)::int AS rows, ${JIT_OFF_FOR_TRANSACTION}
-       FROM (SELECT ${idColumn} AS id FROM ${table} WHERE ${idColumn} > :after::int8 ORDER BY ${idColumn} LIMIT :limit) AS c`,
+): Promise<ChunkBounds | null> {
+  const { rows } = await sql.query<{ upto: number | null; rows: number; last: boolean }>(
+    `WITH c AS (SELECT max(id) AS upto, count(*)::int AS rows
+                  FROM (SELECT ${idColumn} AS id FROM ${table} WHERE ${idColumn} > :after::int8
+                         ORDER BY ${idColumn} LIMIT :limit) AS ids)
+     SELECT c.upto, c.rows, NOT EXISTS (SELECT 1 FROM ${table} t WHERE t.${idColumn} > c.upto) AS last,
+            ${JIT_OFF_FOR_TRANSACTION}
+       FROM c`,
     { after, limit },
   );
-  const row = rows[0];
-  return row && row.upto !== null ? { upto: Number(row.upto), rows: row.rows } : null;
+  return boundsOf(rows[0]);
 }
 
 /**
@@ -43,20 +46,27 @@ export async function groupChunkBounds(
   groupColumn: string,
   after: number,
   limit: number,
-): Promise<{ upto: number; rows: number } | null> {
-  const { rows } = await sql.query<{ upto: number | null; rows: number }>(
+): Promise<ChunkBounds | null> {
+  const { rows } = await sql.query<{ upto: number | null; rows: number; last: boolean }>(
     `WITH bound AS (
        SELECT max(g) AS upto
          FROM (SELECT ${groupColumn} AS g FROM ${table} WHERE ${groupColumn} > :after::int8
                 ORDER BY ${groupColumn} LIMIT :limit) AS c)
      SELECT b.upto,
             (SELECT count(*) FROM ${table} t WHERE t.${groupColumn} > :after::int8 AND t.${groupColumn} <= b.upto)::int AS rows,
+            NOT EXISTS (SELECT 1 FROM ${table} t WHERE t.${groupColumn} > b.upto) AS last,
             ${JIT_OFF_FOR_TRANSACTION}
        FROM bound b`,
     { after, limit },
   );
-  const row = rows[0];
-  return row && row.upto !== null ? { upto: Number(row.upto), rows: row.rows } : null;
+  return boundsOf(rows[0]);
+}
+
+/** A bounds query's row as ChunkBounds; null when the range held no rows. */
+export function boundsOf(
+  row: { upto: number | null; rows: number; last: boolean } | undefined,
+): ChunkBounds | null {
+  return row && row.upto !== null ? { upto: Number(row.upto), rows: row.rows, last: row.last } : null;
 }
 
 /** The number of rows a query returns and the first `sampleSize` of them, in one statement. */

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -213,7 +213,7 @@ export async function restoreLocalSnapshot(
     await restorePglite(file, body, dataDir, options);
     return { restored: `embedded PGlite at ${dataDir}`, ...done };
   }
-  await restoreServer(file, target.url, options);
+  await restoreServer(file, target.url, options, manifest.schema !== undefined);
   return { restored: describeUrl(target.url), ...done };
 }
 
@@ -284,10 +284,23 @@ async function restorePglite(
   }
 }
 
-async function restoreServer(file: string, url: string, options: RestoreSnapshotOptions): Promise<void> {
+async function restoreServer(
+  file: string,
+  url: string,
+  options: RestoreSnapshotOptions,
+  schemaDump: boolean,
+): Promise<void> {
   const connection = connectionOf(url);
   const command = options.pgRestorePath ?? 'pg_restore';
+  // A schema's dump would drop and recreate the schema itself, which fails when the schema holds a table
+  // made after the snapshot (e.g. the run journal, when a backfill created it): restore its objects only.
+  const listFile = schemaDump ? join(dirname(file), `.restore-list.${randomUUID()}.tmp`) : null;
   try {
+    if (listFile) {
+      const { stdout } = await execFileAsync(command, ['--list', file], { maxBuffer: 64 * 1024 * 1024 });
+      const entries = stdout.split('\n').filter((line) => !/^\d+; \d+ \d+ SCHEMA - /.test(line));
+      writeFileSync(listFile, `${entries.join('\n')}\n`);
+    }
     await execFileAsync(
       command,
       [
@@ -296,6 +309,7 @@ async function restoreServer(file: string, url: string, options: RestoreSnapshot
         '--no-owner',
         '--single-transaction',
         '--exit-on-error',
+        ...(listFile ? ['--use-list', listFile] : []),
         '--dbname',
         connection.url,
         file,
@@ -309,6 +323,8 @@ async function restoreServer(file: string, url: string, options: RestoreSnapshot
       );
     }
     throw new SnapshotError(`pg_restore failed, nothing was changed: ${stderrLine(error)}`, { cause: error });
+  } finally {
+    if (listFile) rmSync(listFile, { force: true });
   }
 }
 

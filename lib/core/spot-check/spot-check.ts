@@ -178,7 +178,9 @@ function personnelSql(titleColumn: string): string {
   ).join(', ');
   return `WITH ${PICKED_CTE},
     links AS (
-      SELECT p.role, p.legacy_id, p.company_id, l.relationship_id, l.personnel_id, l."${titleColumn}" AS title,
+      -- A confidential link's title is free text the reports must not carry.
+      SELECT p.role, p.legacy_id, p.company_id, l.relationship_id, l.personnel_id,
+             CASE WHEN l.is_confidential THEN '(confidential)' ELSE l."${titleColumn}" END AS title,
              pe.full_name, pe.personnel_id IS NOT NULL AS person_exists, f.affiliation_id
         FROM picked p
         JOIN (VALUES ${entityTypes}) AS et(role, entity_type) ON et.role = p.role
