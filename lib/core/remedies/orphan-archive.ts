@@ -258,8 +258,9 @@ export const orphanRestoreResultSchema = z.object({
   dryRun: z.boolean(),
   skipTaken: z.boolean(),
   /**
-   * restored: rows were put back (on a dry run: would be); already-restored: nothing left to put back
-   * (a restore run twice); refused: keys are taken again and --skip-taken was not given: nothing written.
+   * restored: the rows whose key is free were put back (on a dry run: would be; with skipTaken, those
+   * whose key is taken stay in the archive); already-restored: nothing left to put back (a restore run
+   * twice); refused: keys are taken again and skipTaken was not given: nothing written.
    */
   status: z.enum(['restored', 'already-restored', 'refused']),
   archivedAt: z.string(),
@@ -325,7 +326,7 @@ export async function restoreOrphans(
       archived_at: string;
     }>(
       `SELECT legacy_table, count(*)::int AS archived, count(restored_at)::int AS restored,
-              min(archived_at)::text AS archived_at
+              min(archived_at) AS archived_at
          FROM ${ORPHAN_ARCHIVE_TABLE} WHERE archive_run_id = :run_id GROUP BY legacy_table`,
       params,
     );
@@ -388,7 +389,11 @@ export async function restoreOrphans(
       archiveRunId: runId,
       dryRun: options.dryRun,
       skipTaken: options.skipTaken,
-      status: refused ? 'refused' : restored > 0 ? 'restored' : 'already-restored',
+      status: refused
+        ? 'refused'
+        : sum((t) => t.archived - t.alreadyRestored) > 0
+          ? 'restored'
+          : 'already-restored',
       archivedAt: counts.map((c) => c.archived_at).sort()[0] ?? '',
       archived: sum((t) => t.archived),
       alreadyRestored: sum((t) => t.alreadyRestored),
