@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateDemoData } from '../../../lib/core/demo/generate.ts';
 import { loadDemoData } from '../../../lib/core/demo/load.ts';
+import {
+  dualWriteStatus,
+  installDualWrite,
+  uninstallDualWrite,
+} from '../../../lib/core/dual-write/dual-write.ts';
 import { RemedyRefusedError } from '../../../lib/core/remedies/errors.ts';
 import {
   archiveOrphans,
@@ -10,12 +15,13 @@ import {
 } from '../../../lib/core/remedies/orphan-archive.ts';
 import { listOrphans, type OrphansList } from '../../../lib/core/remedies/orphans.ts';
 import { applySchemas } from '../../../lib/core/schema/apply.ts';
+import { PgSqlClient } from '../../../lib/core/sql/pg-client.ts';
 import type { SqlClient } from '../../../lib/core/sql/types.ts';
 import type { ValidationReport } from '../../../lib/core/validation/report-schema.ts';
 import { validate } from '../../../lib/core/validation/validate.ts';
 import { resetTables, runAllSteps, seed } from '../../support/backfill-fixtures.ts';
-import { legacyChecksums } from '../../support/checksums.ts';
-import { realDatabases, type TestDatabase } from '../../support/databases.ts';
+import { legacyChecksums, unifiedChecksums } from '../../support/checksums.ts';
+import { realDatabases, serverUrl, type TestDatabase } from '../../support/databases.ts';
 import { legacyRecord, merge, roleRows } from '../../support/validation-fixtures.ts';
 
 /**
@@ -350,4 +356,83 @@ describe.each(realDatabases)('orphans archive / restore: $name', (backend) => {
     expect(after).toEqual(before);
     expect(sunkAgain.criteria).toEqual(sunk.criteria);
   });
+  it('with dual-write installed: the triggers leave the unified tables alone and log no sync error', async () => {
+    // Prepare
+    await loadDemoData(sql, generateDemoData({ defects: true }));
+    await runAllSteps(sql);
+    await installDualWrite(sql);
+    const legacyBefore = await legacyChecksums(sql);
+    const unifiedBefore = await unifiedChecksums(sql);
+
+    // Act
+    const archived = await archiveOrphans(sql);
+    const unifiedAfterArchive = await unifiedChecksums(sql);
+    await restoreOrphans(sql, { archiveRunId: archived.archiveRunId ?? '' });
+    const status = await dualWriteStatus(sql);
+    await uninstallDualWrite(sql);
+
+    // Assess
+    expect(archived.total).toBeGreaterThan(0);
+    expect(unifiedAfterArchive).toEqual(unifiedBefore);
+    expect(await unifiedChecksums(sql)).toEqual(unifiedBefore);
+    expect(await legacyChecksums(sql)).toEqual(legacyBefore);
+    expect(status).toMatchObject({ installed: true, syncErrors: 0 });
+  });
+
+  it.runIf(backend.name === 'pg')(
+    'keeps a link someone repairs while the archive waits for its lock (the DELETE re-checks each row)',
+    async () => {
+      // Prepare: another session repairs orphan 2 (a missing project) and holds its row lock.
+      await seed(sql, handBuilt);
+      const other = new PgSqlClient({ url: serverUrl as string, schema: database.schema, maxConnections: 1 });
+      const watcher = new PgSqlClient({ url: serverUrl as string, maxConnections: 1 });
+      let commit = () => {};
+      const held = new Promise<void>((resolve) => {
+        commit = resolve;
+      });
+      let repaired = () => {};
+      const updated = new Promise<void>((resolve) => {
+        repaired = resolve;
+      });
+      const repair = other.transaction(async (tx) => {
+        await tx.query('UPDATE project_vendor_relationships SET project_id = 1 WHERE relationship_id = 2');
+        repaired();
+        await held;
+      });
+      await updated;
+
+      try {
+        // Act
+        const archiving = archiveOrphans(sql);
+        for (let waited = 0; waited < 100; waited++) {
+          const { rows } = await watcher.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+              WHERE wait_event_type = 'Lock' AND query LIKE '%project_vendor_relationships%'`,
+          );
+          if (Number(rows[0]?.n) > 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        commit();
+        await repair;
+        const archived = await archiving;
+
+        // Assess
+        expect(archived.tables.find((t) => t.table === 'project_vendor_relationships')?.rows).toEqual([
+          { id: 3, reason: 'missing vendor' },
+        ]);
+        const { rows } = await sql.query<{ id: number; project_id: number }>(
+          'SELECT relationship_id AS id, project_id FROM project_vendor_relationships ORDER BY 1',
+        );
+        expect(rows).toEqual([
+          { id: 1, project_id: 1 },
+          { id: 2, project_id: 1 },
+        ]);
+      } finally {
+        commit();
+        await repair.catch(() => {});
+        await other.close();
+        await watcher.close();
+      }
+    },
+  );
 });
