@@ -207,6 +207,38 @@ describe.each(targets)('company-migration orphans archive / restore ($name)', (t
     expect(await checksums()).toEqual(before);
   });
 
+  it('takes --kind comma-separated or repeated, and its dry run writes nothing', async () => {
+    // Prepare
+    const before = await checksums();
+
+    // Act
+    const dry = await json(
+      (v) => orphanArchiveResultSchema.parse(v),
+      'orphans',
+      'archive',
+      '--kind',
+      'project_owner_relationships,client_project_relationships',
+      '--kind',
+      'personnel-links',
+      '--dry-run',
+    );
+
+    // Assess
+    expect(dry.code).toBe(0);
+    expect(dry.result.kinds).toEqual([
+      'project_owner_relationships',
+      'client_project_relationships',
+      'personnel-links',
+    ]);
+    expect(dry.result.tables.map((t) => t.table)).toEqual([
+      'project_owner_relationships',
+      'client_project_relationships',
+      'personnel_entity_relationships',
+    ]);
+    expect(dry.result.total).toBeGreaterThan(0);
+    expect(await checksums()).toEqual(before);
+  });
+
   it.each([
     [['orphans', 'archive', '--kind', 'projects'], /unknown kind "projects": give one of all, project-links/],
     [['orphans', 'archive', '--limit', '3', '--all'], /give --limit or --all, not both/],

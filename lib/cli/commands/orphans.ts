@@ -36,7 +36,7 @@ const restoreOptions = listOptions.extend({
 });
 
 /** Repeatable, comma-separated option values, in the order given. */
-const collect = (value: string, previous: string[]) => [...previous, ...value.split(',')];
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), ...value.split(',')];
 
 /** --limit / --all as the core's limit (null: all). */
 function limitOf(options: { all: boolean; limit?: number | undefined }): number | null {
@@ -58,7 +58,8 @@ export function registerOrphansCommand(program: Command, io: CliIo): void {
     .command('orphans')
     .description(
       'rows that point at rows that no longer exist (validation V6): legacy links the migration skips ' +
-        '(warning) and unified rows pointing at a missing company, role or person (critical)',
+        '(warning) and unified rows pointing at a missing company, role or person (critical); archive moves ' +
+        'the legacy ones into an archive table and restore puts them back',
     );
 
   withDatabaseOptions(orphans.command('list'))
@@ -99,7 +100,6 @@ export function registerOrphansCommand(program: Command, io: CliIo): void {
       '--kind <kinds>',
       `what to archive, comma-separated or repeated (default all): ${ORPHAN_ARCHIVE_KINDS.join(', ')}`,
       collect,
-      [],
     )
     .option('--dry-run', 'count and list what would move; write nothing')
     .option('--limit <n>', `rows listed per table (counts are always exact; default ${DEFAULT_LIMIT})`)

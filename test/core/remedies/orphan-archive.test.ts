@@ -21,6 +21,7 @@ import type { ValidationReport } from '../../../lib/core/validation/report-schem
 import { validate } from '../../../lib/core/validation/validate.ts';
 import { resetTables, runAllSteps, seed } from '../../support/backfill-fixtures.ts';
 import { legacyChecksums, unifiedChecksums } from '../../support/checksums.ts';
+import { createDataApiDouble, type DataApiDouble } from '../../support/data-api-double.ts';
 import { realDatabases, serverUrl, type TestDatabase } from '../../support/databases.ts';
 import { legacyRecord, merge, roleRows } from '../../support/validation-fixtures.ts';
 
@@ -435,4 +436,38 @@ describe.each(realDatabases)('orphans archive / restore: $name', (backend) => {
       }
     },
   );
+});
+
+describe('orphans archive / restore through the RDS Data API (double)', () => {
+  let double: DataApiDouble;
+
+  beforeAll(async () => {
+    double = await createDataApiDouble({ schema: 'orphan_archive' });
+    await applySchemas(double.sqlClient);
+  });
+
+  afterAll(async () => {
+    await double?.close();
+  });
+
+  it('archives and restores with the same SQL text, leaving every legacy table as it was', async () => {
+    // Prepare
+    const sql = double.sqlClient;
+    await loadDemoData(sql, generateDemoData({ defects: true }));
+    const before = await legacyChecksums(sql);
+    const listed = await listOrphans(sql);
+
+    // Act
+    const archived = await archiveOrphans(sql, { limit: null });
+    const afterArchive = await listOrphans(sql);
+    const dryRestore = await restoreOrphans(sql, { archiveRunId: archived.archiveRunId ?? '', dryRun: true });
+    const restored = await restoreOrphans(sql, { archiveRunId: archived.archiveRunId ?? '' });
+
+    // Assess
+    expect(archivedIds(archived)).toEqual(legacyIds(listed));
+    expect(afterArchive.legacyLinks).toBe(0);
+    expect(dryRestore).toMatchObject({ status: 'restored', restored: listed.legacyLinks, taken: 0 });
+    expect(restored).toMatchObject({ status: 'restored', restored: listed.legacyLinks });
+    expect(await legacyChecksums(sql)).toEqual(before);
+  });
 });
