@@ -142,3 +142,56 @@ export function allOrphanQueries(): OrphanQuery[] {
     personnelLinkOrphansQuery(),
   ];
 }
+
+/**
+ * The legacy link tables whose orphans `orphans archive` moves, each with the same orphan test as its
+ * query above, written against one row (`alias`) so that the archive's DELETE can re-check every row it
+ * removes in its own WHERE clause: a link repaired by someone else meanwhile is no longer deleted.
+ */
+export interface LegacyLinkOrphans {
+  table: string;
+  /** The table's primary key (every legacy link table has a serial relationship_id). */
+  keyColumn: 'relationship_id';
+  /** Which kind of link the table holds, as `orphans archive --kind` names it. */
+  group: 'project-links' | 'personnel-links';
+  /** SQL true when row `alias` is an orphan. */
+  isOrphanSql(alias: string): string;
+  /** SQL for why row `alias` is an orphan (the reasons `orphans list` gives). */
+  reasonSql(alias: string): string;
+}
+
+function projectLinkOrphans(role: RoleMapping): LegacyLinkOrphans {
+  const flags = (alias: string) =>
+    [
+      projectExistsSql(`${alias}.project_id`),
+      legacyRecordExistsSql(role, `${alias}.${role.projectLinkEntityColumn}`),
+    ] as const;
+  return {
+    table: role.projectLinkTable,
+    keyColumn: 'relationship_id',
+    group: 'project-links',
+    isOrphanSql: (alias) => `NOT (${flags(alias).join(' AND ')})`,
+    reasonSql: (alias) => projectLinkOrphanReasonSql(role, ...flags(alias)),
+  };
+}
+
+function personnelLinkOrphans(): LegacyLinkOrphans {
+  const flags = (alias: string) =>
+    [
+      personExistsSql(`${alias}.personnel_id`),
+      personnelEntityExistsSql(`${alias}.entity_type`, `${alias}.entity_id`),
+    ] as const;
+  return {
+    table: PERSONNEL_LINK_TABLE,
+    keyColumn: 'relationship_id',
+    group: 'personnel-links',
+    isOrphanSql: (alias) =>
+      `(${alias}.entity_type IN (${COMPANY_ENTITY_TYPES_SQL}) AND NOT (${flags(alias).join(' AND ')}))`,
+    reasonSql: (alias) => personnelLinkOrphanReasonSql(...flags(alias)),
+  };
+}
+
+/** Every legacy link table that can hold orphans, in the order `orphans list` shows them. */
+export function legacyLinkOrphans(): LegacyLinkOrphans[] {
+  return [...ROLE_MAPPINGS.map(projectLinkOrphans), personnelLinkOrphans()];
+}

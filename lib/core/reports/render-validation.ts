@@ -147,7 +147,7 @@ export const REMEDIES: Readonly<Record<string, Remedy>> = {
   'legacy-orphans': {
     title: 'Legacy links that point at deleted rows',
     action:
-      'Not migrated by design (there is nothing to link them to). List every one with `company-migration orphans list` (the V6 sample shows a few) and clean them up in the legacy data; no re-run is needed.',
+      'Not migrated by design (there is nothing to link them to). List every one with `company-migration orphans list` (the V6 sample shows a few) and clean them up in the legacy data; no re-run is needed. When the data owner agrees they can go, `company-migration orphans archive` moves them into an archive table in one step (`orphans restore <archive-run-id>` puts them back exactly).',
   },
   'unified-orphans': {
     title: 'Unified rows that point at a missing company, role or person',
