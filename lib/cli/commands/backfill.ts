@@ -9,6 +9,7 @@ import {
   type BackfillStep,
   runBackfillToEnd,
 } from '../../core/backfill/index.ts';
+import { ROLE_CODES, type RoleCode } from '../../core/mapping/roles.ts';
 import { timestampedRunId } from '../../core/pipeline/run-id.ts';
 import { pathSegment } from '../../core/reports/store.ts';
 import { requireSchemas } from '../../core/schema/introspect.ts';
@@ -20,6 +21,7 @@ const backfillOptions = z.object({
   dataDir: z.string().min(1).optional(),
   step: z.enum([...BACKFILL_STEPS, 'all']).default('all'),
   runId: pathSegment(80).optional(),
+  entity: z.enum(ROLE_CODES as [RoleCode, ...RoleCode[]]).optional(),
   dryRun: z.boolean().default(false),
   chunkSize: z.coerce.number().int().min(1).max(50_000).default(DEFAULT_CHUNK_SIZE),
   throttleMs: z.coerce.number().int().min(0).max(60_000).default(0),
@@ -37,6 +39,12 @@ export function registerBackfillCommand(program: Command, io: CliIo): void {
     )
     .addOption(
       new Option('--step <step>', 'which step to run').choices([...BACKFILL_STEPS, 'all']).default('all'),
+    )
+    .addOption(
+      new Option(
+        '--entity <role>',
+        'only this legacy table: its records (companies step) and the links pointing at them (link steps)',
+      ).choices([...ROLE_CODES]),
     )
     .option('--dry-run', 'report exactly what a live run would do, writing nothing')
     .option('--run-id <id>', 'journal the writes under this run id (default: backfill-<UTC timestamp>)')
@@ -67,6 +75,7 @@ export async function runBackfill(options: BackfillCommandOptions, io: CliIo): P
             step,
             {
               runId,
+              ...(options.entity ? { entity: options.entity } : {}),
               dryRun: options.dryRun,
               chunkSize: options.chunkSize,
               throttleMs: options.throttleMs,

@@ -4,7 +4,7 @@ import {
   recordAssignmentExistsSql,
   recordCompanySql,
 } from '../mapping/record-sources.ts';
-import { ROLE_MAPPINGS, type RoleMapping, trimmedNameSql } from '../mapping/roles.ts';
+import { ROLE_MAPPINGS, type RoleCode, type RoleMapping, trimmedNameSql } from '../mapping/roles.ts';
 import { CLIENT_PROFILE_FIELDS } from '../schema/unified.sql.ts';
 import type { SqlSession } from '../sql/types.ts';
 import type { BackfillPhase, BackfillStepDefinition, StepOutcome } from './driver.ts';
@@ -133,9 +133,27 @@ function recordPhase(role: RoleMapping): BackfillPhase {
   };
 }
 
+/** The record context types a call's sync walks: every role's, or the one entity's. */
+const contextTypesFor = (entity: RoleCode | undefined) =>
+  ROLE_MAPPINGS.filter((r) => !entity || r.code === entity)
+    .map((r) => `'${r.recordContextType}'`)
+    .join(', ');
+
+/**
+ * For an entity-limited call: only companies that have a record of that entity (alias `a` is their
+ * assignment); their fields still come from all their records (R3).
+ */
+const entityCompanyFilter = (entity: RoleCode | undefined) =>
+  entity
+    ? `AND EXISTS (SELECT 1 FROM company_role_assignments e
+                    WHERE e.company_id = a.company_id AND e.context_type IN (${contextTypesFor(entity)}))`
+    : '';
+
 /** Live: the sources of the companies whose ids are in (after, upto]. */
-const assignedSourcesCte = () =>
-  companySourcesCtes('AND a.company_id > :after::int8 AND a.company_id <= :upto');
+const assignedSourcesCte = (entity: RoleCode | undefined) =>
+  companySourcesCtes(
+    `AND a.company_id > :after::int8 AND a.company_id <= :upto ${entityCompanyFilter(entity)}`,
+  );
 
 const CONFLICTS_SELECT = `
   SELECT s.company_key AS "companyKey", f.field,
@@ -151,21 +169,21 @@ const profileColumns = CLIENT_PROFILE_FIELDS.join(', ');
 const profileDiffers = (left: string, right: string) =>
   `(${CLIENT_PROFILE_FIELDS.map((f) => `${left}.${f}`).join(', ')}) IS DISTINCT FROM (${CLIENT_PROFILE_FIELDS.map((f) => `${right}.${f}`).join(', ')})`;
 
-const syncPhase: BackfillPhase = {
+const syncPhase = (entity: RoleCode | undefined): BackfillPhase => ({
   label: 'companies (fields and client profiles)',
   countSql: `SELECT count(DISTINCT company_id) FROM company_role_assignments
-              WHERE context_type IN (${RECORD_CONTEXT_TYPES})`,
+              WHERE context_type IN (${contextTypesFor(entity)})`,
   // It walks the companies the record phases create.
   recountAtStart: true,
   async nextChunk(tx, after, limit) {
     const { rows } = await tx.query<{ upto: number | null; rows: number; last: boolean }>(
       `WITH c AS (SELECT max(company_id) AS upto, count(*)::int AS rows FROM (
                     SELECT DISTINCT company_id FROM company_role_assignments
-                     WHERE context_type IN (${RECORD_CONTEXT_TYPES}) AND company_id > :after::int8
+                     WHERE context_type IN (${contextTypesFor(entity)}) AND company_id > :after::int8
                      ORDER BY company_id LIMIT :limit) AS ids)
        SELECT c.upto, c.rows,
               NOT EXISTS (SELECT 1 FROM company_role_assignments a
-                           WHERE a.context_type IN (${RECORD_CONTEXT_TYPES}) AND a.company_id > c.upto) AS last,
+                           WHERE a.context_type IN (${contextTypesFor(entity)}) AND a.company_id > c.upto) AS last,
               ${JIT_OFF_FOR_TRANSACTION}
          FROM c`,
       { after, limit },
@@ -176,7 +194,7 @@ const syncPhase: BackfillPhase = {
     const range = { after, upto };
     const params = { ...range, ...journal };
     const updated = await tx.query(
-      `WITH ${assignedSourcesCte()},
+      `WITH ${assignedSourcesCte(entity)},
        -- winners and flags in one pass: joining the two CTEs, whose sizes the planner cannot estimate,
        -- made it pick a nested loop over both (quadratic in the chunk).
        target AS (
@@ -203,6 +221,7 @@ const syncPhase: BackfillPhase = {
            JOIN company_roles r ON r.role_id = a.role_id AND r.role_code = 'client'
            JOIN clients l ON l.client_id = a.context_id
           WHERE a.context_type = 'ClientRecord' AND a.company_id > :after::int8 AND a.company_id <= :upto
+                ${entityCompanyFilter(entity)}
           ORDER BY a.company_id, l.client_id),
        previous AS (
          SELECT p.* FROM client_profiles p WHERE p.company_id IN (SELECT company_id FROM profile_sources)),
@@ -225,7 +244,7 @@ const syncPhase: BackfillPhase = {
     );
     const conflicts = await countAndSample(
       tx,
-      `WITH ${assignedSourcesCte()} ${CONFLICTS_SELECT}`,
+      `WITH ${assignedSourcesCte(entity)} ${CONFLICTS_SELECT}`,
       range,
       sampleSize,
     );
@@ -238,13 +257,19 @@ const syncPhase: BackfillPhase = {
       conflicts,
     };
   },
-};
+});
 
 /**
  * Dry run: every legacy record with the company the rules give it, as a key — 'c:<id>' for a
  * company that exists, 'n:<name>' for one the live run would create — and no writes.
  */
-const PLANNED_RECORDS_CTE = `planned AS (
+function plannedRecordsCte(entity: RoleCode | undefined): string {
+  // An entity-limited live run assigns that entity's records; other records count only if already assigned.
+  const inRun = entity ? `AND (role = '${entity}' OR assigned_company IS NOT NULL)` : '';
+  const touched = entity
+    ? `WHERE company_key IN (SELECT company_key FROM keyed WHERE role = '${entity}' AND company_key IS NOT NULL)`
+    : '';
+  return `planned AS (
   ${ROLE_MAPPINGS.map(
     (
       role,
@@ -264,21 +289,30 @@ keyed AS (
               ELSE 'n:' || p.name END AS company_key
     FROM planned p LEFT JOIN companies co ON co.company_name = p.name
 ),
-sources AS (SELECT * FROM keyed WHERE company_key IS NOT NULL),
-winners AS (SELECT DISTINCT ON (company_key) * FROM sources ORDER BY company_key, role_order, legacy_id),
+sources AS (SELECT * FROM keyed WHERE company_key IS NOT NULL ${inRun}),
+winners AS (SELECT DISTINCT ON (company_key) * FROM sources ${touched} ORDER BY company_key, role_order, legacy_id),
 flags AS (SELECT company_key, bool_or(role = 'client') AS any_client FROM sources GROUP BY company_key)`;
+}
 
-async function predictCompanies(sql: SqlSession, sampleSize: number): Promise<StepOutcome> {
+async function predictCompanies(
+  sql: SqlSession,
+  sampleSize: number,
+  entity: RoleCode | undefined,
+): Promise<StepOutcome> {
+  const PLANNED_RECORDS_CTE = plannedRecordsCte(entity);
+  const ofEntity = entity ? `AND role = '${entity}'` : '';
   const { rows: missingRoles } = await sql.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM (VALUES ${ROLE_MAPPINGS.map((r) => `('${r.code}')`).join(', ')}) AS v(code)
       WHERE NOT EXISTS (SELECT 1 FROM company_roles r WHERE r.role_code = v.code)`,
   );
-  const primaryFixes = ROLE_MAPPINGS.map(
-    (role) => `SELECT count(*) AS n FROM company_role_assignments a
+  const primaryFixes = ROLE_MAPPINGS.filter((r) => !entity || r.code === entity)
+    .map(
+      (role) => `SELECT count(*) AS n FROM company_role_assignments a
                  JOIN company_roles r ON r.role_id = a.role_id AND r.role_code = '${role.code}'
                  JOIN ${role.legacyTable} l ON l.${role.idColumn} = a.context_id
                 WHERE a.context_type = '${role.recordContextType}' AND NOT a.is_primary`,
-  ).join(' UNION ALL ');
+    )
+    .join(' UNION ALL ');
   const { rows } = await sql.query<Record<string, number>>(
     `WITH ${PLANNED_RECORDS_CTE},
      company_changes AS (
@@ -292,8 +326,8 @@ async function predictCompanies(sql: SqlSession, sampleSize: number): Promise<St
      ),
      profile_sources AS (
        SELECT DISTINCT ON (k.company_key) k.company_key, l.*
-         FROM keyed k JOIN clients l ON l.client_id = k.legacy_id
-        WHERE k.role = 'client' AND k.company_key IS NOT NULL
+         FROM sources k JOIN clients l ON l.client_id = k.legacy_id
+        WHERE k.role = 'client' AND k.company_key IN (SELECT company_key FROM winners)
         ORDER BY k.company_key, l.client_id
      ),
      profile_changes AS (
@@ -302,8 +336,9 @@ async function predictCompanies(sql: SqlSession, sampleSize: number): Promise<St
          LEFT JOIN client_profiles p ON s.company_key = 'c:' || p.company_id
      )
      SELECT
-       (SELECT count(DISTINCT name) FROM keyed WHERE assigned_company IS NULL AND name <> '' AND named_company IS NULL)::int AS created,
-       (SELECT count(*) FROM keyed WHERE assigned_company IS NULL AND name <> '')::int AS assigned,
+       (SELECT count(DISTINCT name) FROM keyed
+         WHERE assigned_company IS NULL AND name <> '' AND named_company IS NULL ${ofEntity})::int AS created,
+       (SELECT count(*) FROM keyed WHERE assigned_company IS NULL AND name <> '' ${ofEntity})::int AS assigned,
        (SELECT coalesce(sum(n), 0) FROM (${primaryFixes}) AS fixes)::int AS primaries,
        (SELECT count(*) FROM company_changes WHERE changes)::int AS updated,
        (SELECT count(*) FROM profile_changes WHERE inserts)::int AS profiles_inserted,
@@ -319,7 +354,8 @@ async function predictCompanies(sql: SqlSession, sampleSize: number): Promise<St
   const unmigratable = await countAndSample(
     sql,
     `WITH ${PLANNED_RECORDS_CTE}
-     SELECT legacy_table AS "table", legacy_id AS id FROM keyed WHERE name = '' ORDER BY role_order, legacy_id`,
+     SELECT legacy_table AS "table", legacy_id AS id FROM keyed WHERE name = '' ${ofEntity}
+      ORDER BY role_order, legacy_id`,
     {},
     sampleSize,
   );
@@ -383,12 +419,13 @@ export const companiesStep: BackfillStepDefinition = {
     );
     return { counts: { rolesCreated: writtenCount(created) } };
   },
-  async phases() {
-    const records = ROLE_MAPPINGS.map(recordPhase);
+  async phases(_sql, entity) {
+    const records = ROLE_MAPPINGS.filter((r) => !entity || r.code === entity).map(recordPhase);
+    const entitySync = syncPhase(entity);
     const sync: BackfillPhase = {
-      ...syncPhase,
+      ...entitySync,
       async applyChunk(tx, chunk) {
-        const outcome = await syncPhase.applyChunk(tx, chunk);
+        const outcome = await entitySync.applyChunk(tx, chunk);
         return { ...outcome, conflicts: liveConflictSample(outcome.conflicts) };
       },
     };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ROLE_CODES, type RoleCode } from '../mapping/roles.ts';
 import { pathSegment } from '../reports/store.ts';
 
 /** The three backfill steps, in the order a migration runs them. */
@@ -30,6 +31,12 @@ export const backfillRequestSchema = z.object({
   runId: pathSegment(80).optional(),
   /** null or absent: start from the beginning. */
   cursor: backfillCursorSchema.nullable().default(null),
+  /**
+   * Only this role's legacy table: the company step migrates its records (and syncs the companies they
+   * belong to), the link steps only the links that point at such records. For re-running one entity type
+   * when its relationships are missing.
+   */
+  entity: z.enum(ROLE_CODES as [RoleCode, ...RoleCode[]]).optional(),
   /** Legacy rows per chunk (one transaction each). */
   chunkSize: z.number().int().min(1).max(50_000).default(DEFAULT_CHUNK_SIZE),
   /** Stop starting new chunks after this long; the caller resumes from the cursor. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ensureJournal, type JournalTag, registerRun } from '../journal/schema.ts';
+import type { RoleCode } from '../mapping/roles.ts';
 import { timestampedRunId } from '../pipeline/run-id.ts';
 import type { SqlClient, SqlSession } from '../sql/types.ts';
 import {
@@ -63,9 +64,10 @@ export interface BackfillStepDefinition {
   countKeys: readonly string[];
   /** Runs once per live call before the chunks (e.g. creating missing roles); idempotent, journaled. */
   prepare?(sql: SqlClient, journal: JournalTag): Promise<StepOutcome>;
-  phases(sql: SqlSession): Promise<BackfillPhase[]>;
+  /** `entity` limits the step to one role's legacy table (and the links pointing at its records). */
+  phases(sql: SqlSession, entity: RoleCode | undefined): Promise<BackfillPhase[]>;
   /** The dry run: the exact numbers a live run would report, read-only. */
-  predict(sql: SqlSession, sampleSize: number): Promise<StepOutcome>;
+  predict(sql: SqlSession, sampleSize: number, entity: RoleCode | undefined): Promise<StepOutcome>;
 }
 
 export interface BackfillProgress {
@@ -110,7 +112,7 @@ export async function runBackfillStep(
 
   if (options.dryRun) {
     result.runId = null;
-    add(result, await definition.predict(sql, options.sampleSize), options.sampleSize);
+    add(result, await definition.predict(sql, options.sampleSize, options.entity), options.sampleSize);
     result.done = true;
     return finish(result, sql, statementsBefore, now() - started);
   }
@@ -121,7 +123,7 @@ export async function runBackfillStep(
   await ensureJournal(sql);
   await registerRun(sql, runId);
   if (definition.prepare) add(result, await definition.prepare(sql, journal), options.sampleSize);
-  const phases = await definition.phases(sql);
+  const phases = await definition.phases(sql, options.entity);
   let cursor = options.cursor ?? { phase: 0, after: PHASE_START };
   // Totals are counted up front, in one statement; a phase that walks what earlier phases create (the
   // company-field phase) is counted again when it starts.

@@ -4,7 +4,7 @@ import {
   personExistsSql,
   personnelLinkOrphanReasonSql,
 } from '../mapping/orphans.ts';
-import { ROLE_MAPPINGS } from '../mapping/roles.ts';
+import { ROLE_MAPPINGS, type RoleCode } from '../mapping/roles.ts';
 import { requireSchemas } from '../schema/introspect.ts';
 import type { PersonnelTitleColumn } from '../schema/legacy.sql.ts';
 import type { SqlParams, SqlSession } from '../sql/types.ts';
@@ -51,7 +51,14 @@ function caseByEntityType(
 
 const IN_SCOPE_TYPES = COMPANY_ENTITY_TYPES_SQL;
 
-function linkCtes(title: PersonnelTitleColumn, mode: ResolveMode): string {
+/** The entity_type values of personnel links that point at `entity`'s records, as an SQL list. */
+const entityTypesOf = (entity: RoleCode) =>
+  ROLE_MAPPINGS.filter((r) => r.code === entity)
+    .flatMap((r) => r.personnelEntityTypes)
+    .map((t) => `'${t}'`)
+    .join(', ');
+
+function linkCtes(title: PersonnelTitleColumn, mode: ResolveMode, entity: RoleCode | undefined): string {
   const resolved = (alias: string, where: string) => `
     SELECT relationship_id, personnel_id, entity_type, entity_id, title, notes,
            entity_type IN (${IN_SCOPE_TYPES}) AS in_scope,
@@ -61,7 +68,8 @@ function linkCtes(title: PersonnelTitleColumn, mode: ResolveMode): string {
       FROM (SELECT ${alias}.relationship_id, ${alias}.personnel_id, ${alias}.entity_type, ${alias}.entity_id,
                    ${alias}."${title}" AS title, ${alias}.notes
               FROM ${TABLE} ${alias} WHERE ${where}) AS x`;
-  return `chunk AS (${resolved('l', 'l.personnel_id > :after::int8 AND l.personnel_id <= :upto')}),
+  const onlyEntity = entity ? ` AND l.entity_type IN (${entityTypesOf(entity)})` : '';
+  return `chunk AS (${resolved('l', `l.personnel_id > :after::int8 AND l.personnel_id <= :upto${onlyEntity}`)}),
   identities AS (
     SELECT personnel_id, company_key, ${companyIdFromKeySql('company_key', mode)} AS company_id, title,
            min(relationship_id) AS first_id
@@ -82,7 +90,11 @@ function linkCtes(title: PersonnelTitleColumn, mode: ResolveMode): string {
  * One statement for a chunk (or, dry, for the whole table): in a live run the writes, journaled; in both
  * the counts the step reports and its orphan sample — so the links are resolved once, not once per count.
  */
-function chunkStatement(title: PersonnelTitleColumn, mode: ResolveMode): string {
+function chunkStatement(
+  title: PersonnelTitleColumn,
+  mode: ResolveMode,
+  entity: RoleCode | undefined,
+): string {
   const writes =
     mode === 'live'
       ? `inserted AS (
@@ -106,7 +118,7 @@ function chunkStatement(title: PersonnelTitleColumn, mode: ResolveMode): string 
           '(SELECT count(*) FROM decided WHERE existing = 0)',
           '(SELECT coalesce(sum(differing), 0) FROM decided)',
         ];
-  return `WITH ${linkCtes(title, mode)},
+  return `WITH ${linkCtes(title, mode, entity)},
      ${writes}
      orphans AS (
        SELECT relationship_id AS id, personnel_id,
@@ -137,9 +149,10 @@ async function runChunkStatement(
   sql: SqlSession,
   title: PersonnelTitleColumn,
   mode: ResolveMode,
+  entity: RoleCode | undefined,
   params: SqlParams,
 ): Promise<StepOutcome> {
-  const { rows } = await sql.query<ChunkSummary>(chunkStatement(title, mode), params);
+  const { rows } = await sql.query<ChunkSummary>(chunkStatement(title, mode, entity), params);
   const row = rows[0];
   return {
     counts: {
@@ -153,7 +166,7 @@ async function runChunkStatement(
   };
 }
 
-function personnelPhase(title: PersonnelTitleColumn): BackfillPhase {
+function personnelPhase(title: PersonnelTitleColumn, entity: RoleCode | undefined): BackfillPhase {
   return {
     label: TABLE,
     countSql: rowCountSql(TABLE),
@@ -169,7 +182,12 @@ function personnelPhase(title: PersonnelTitleColumn): BackfillPhase {
            LOCK TABLE person_company_affiliations IN SHARE ROW EXCLUSIVE MODE;
          END $$`,
       );
-      return runChunkStatement(tx, title, 'live', { after, upto, sample_size: sampleSize, ...journal });
+      return runChunkStatement(tx, title, 'live', entity, {
+        after,
+        upto,
+        sample_size: sampleSize,
+        ...journal,
+      });
     },
   };
 }
@@ -178,9 +196,13 @@ async function titleColumn(sql: SqlSession): Promise<PersonnelTitleColumn> {
   return (await requireSchemas(sql)).personnelTitleColumn;
 }
 
-async function predictPersonnel(sql: SqlSession, sampleSize: number): Promise<StepOutcome> {
+async function predictPersonnel(
+  sql: SqlSession,
+  sampleSize: number,
+  entity: RoleCode | undefined,
+): Promise<StepOutcome> {
   const title = await titleColumn(sql);
-  return runChunkStatement(sql, title, 'dry', { ...WHOLE_RANGE, sample_size: sampleSize });
+  return runChunkStatement(sql, title, 'dry', entity, { ...WHOLE_RANGE, sample_size: sampleSize });
 }
 
 /** Chunks take whole persons: through the legacy unique index (personnel_id, …), or one we add. */
@@ -195,6 +217,6 @@ export const personnelStep: BackfillStepDefinition = {
     await ensureIndexes(sql, PERSON_LINK_INDEXES, { create: true });
     return { counts: {} };
   },
-  phases: async (sql) => [personnelPhase(await titleColumn(sql))],
+  phases: async (sql, entity) => [personnelPhase(await titleColumn(sql), entity)],
   predict: predictPersonnel,
 };

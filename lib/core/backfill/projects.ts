@@ -1,6 +1,6 @@
 import { journalCte, journalReturning } from '../journal/schema.ts';
 import { projectExistsSql, projectLinkOrphanReasonSql } from '../mapping/orphans.ts';
-import { ROLE_MAPPINGS, type RoleMapping } from '../mapping/roles.ts';
+import { ROLE_MAPPINGS, type RoleCode, type RoleMapping } from '../mapping/roles.ts';
 import type { SqlParams, SqlSession } from '../sql/types.ts';
 import { ensureIndexes } from '../validation/indexes.ts';
 import { mergeSample, type Sample } from './contract.ts';
@@ -146,9 +146,19 @@ function projectPhase(role: RoleMapping): BackfillPhase {
   };
 }
 
-async function predictProjects(sql: SqlSession, sampleSize: number): Promise<StepOutcome> {
-  const total: StepOutcome = { counts: {}, orphans: { count: 0, sample: [] } };
-  for (const role of ROLE_MAPPINGS) {
+/** The roles a call covers: all, or the one entity asked for. */
+const rolesFor = (entity: RoleCode | undefined) => ROLE_MAPPINGS.filter((r) => !entity || r.code === entity);
+
+async function predictProjects(
+  sql: SqlSession,
+  sampleSize: number,
+  entity: RoleCode | undefined,
+): Promise<StepOutcome> {
+  const total: StepOutcome = {
+    counts: Object.fromEntries(PROJECT_COUNT_KEYS.map((k) => [k, 0])),
+    orphans: { count: 0, sample: [] },
+  };
+  for (const role of rolesFor(entity)) {
     const outcome = await runChunkStatement(sql, role, 'dry', { ...WHOLE_RANGE, sample_size: sampleSize });
     for (const [key, n] of Object.entries(outcome.counts)) total.counts[key] = (total.counts[key] ?? 0) + n;
     if (total.orphans && outcome.orphans) mergeSample(total.orphans, outcome.orphans, sampleSize);
@@ -174,6 +184,6 @@ export const projectsStep: BackfillStepDefinition = {
     await ensureIndexes(sql, PROJECT_LINK_INDEXES, { create: true });
     return { counts: {} };
   },
-  phases: async () => ROLE_MAPPINGS.map(projectPhase),
+  phases: async (_sql, entity) => rolesFor(entity).map(projectPhase),
   predict: predictProjects,
 };
