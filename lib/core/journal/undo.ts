@@ -27,6 +27,18 @@ export class UndoInputError extends Error {
   }
 }
 
+/**
+ * A row the run deleted cannot be put back because someone wrote a row with one of its unique values
+ * since (a company with the merged company's name): the undo stops there, having written nothing of that
+ * chunk, and says which rows; once the newer row is renamed or removed, undo again to continue.
+ */
+export class UndoBlockedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UndoBlockedError';
+  }
+}
+
 /** A single-column foreign key that points at one of the tables a run writes. */
 interface Reference {
   childTable: string;
@@ -327,9 +339,10 @@ async function undoChunk(
 
 /**
  * One chunk of the rows the run left deleted, in one statement: each is inserted again from its
- * before-image, with its own key (the sequence is not touched). A row that cannot go back because
- * someone wrote one with its key or another unique value (a company's name) since stays theirs
- * (keptChanged). Returns the outcome counts.
+ * before-image, with its own key (the sequence is not touched). Where someone wrote a row with its key
+ * since, theirs stays (keptChanged). Where one of its other unique values is taken (a company's name),
+ * the chunk is rolled back and the undo stops with UndoBlockedError: putting back the rows that refer
+ * to it would fail anyway. Returns the outcome counts.
  */
 async function reinsertChunk(
   tx: SqlSession,
@@ -338,7 +351,7 @@ async function reinsertChunk(
   options: UndoOptions,
 ): Promise<{ outcome: UndoOutcome; n: number }[]> {
   const columns = [shape.key, ...shape.columns];
-  const { rows } = await tx.query<{ outcome: UndoOutcome; n: number }>(
+  const { rows } = await tx.query<{ outcome: UndoOutcome; n: number; keys: number[] }>(
     `WITH ${classifiedCtes(shape, references, String(options.chunkSize), 'leftDeleted')},
      reinserted AS (
        INSERT INTO ${shape.table} (${columns.join(', ')})
@@ -351,7 +364,7 @@ async function reinsertChunk(
      outcomes AS (
        SELECT c.row_key,
               CASE WHEN c.outcome = 'reinserted' AND NOT EXISTS (SELECT 1 FROM reinserted r WHERE r.row_key = c.row_key)
-                   THEN 'keptChanged' ELSE c.outcome END AS outcome
+                   THEN 'blocked' ELSE c.outcome END AS outcome
          FROM classified c),
      marked AS (
        UPDATE ${JOURNAL_TABLE} j SET undone_at = now(), undo_outcome = o.outcome
@@ -359,10 +372,20 @@ async function reinsertChunk(
         WHERE j.run_id = :run_id AND j.table_name = '${shape.table}' AND j.row_key = o.row_key
           AND j.undone_at IS NULL
        RETURNING 1)
-     SELECT outcome, count(*)::int AS n FROM outcomes GROUP BY outcome`,
+     SELECT outcome, count(*)::int AS n, array_agg(row_key ORDER BY row_key) AS keys
+       FROM outcomes GROUP BY outcome`,
     { run_id: options.runId },
   );
-  return rows;
+  const blocked = rows.find((r) => r.outcome === ('blocked' as UndoOutcome));
+  if (blocked) {
+    // Thrown inside the chunk's transaction: its re-inserts and marks are rolled back.
+    throw new UndoBlockedError(
+      `cannot put back ${shape.table} ${shape.key} ${blocked.keys.join(', ')} (deleted by run ${options.runId}): ` +
+        'a row written since holds one of its unique values (e.g. the same company name); rename or remove ' +
+        'that row and undo again',
+    );
+  }
+  return rows.map(({ outcome, n }) => ({ outcome, n }));
 }
 
 /** The later rows that depend on rows the run created, with what they point at. */
