@@ -351,7 +351,7 @@ async function reinsertChunk(
   options: UndoOptions,
 ): Promise<{ outcome: UndoOutcome; n: number }[]> {
   const columns = [shape.key, ...shape.columns];
-  const { rows } = await tx.query<{ outcome: UndoOutcome; n: number; keys: number[] }>(
+  const { rows } = await tx.query<{ outcome: UndoOutcome; n: number; keys: string }>(
     `WITH ${classifiedCtes(shape, references, String(options.chunkSize), 'leftDeleted')},
      reinserted AS (
        INSERT INTO ${shape.table} (${columns.join(', ')})
@@ -372,7 +372,7 @@ async function reinsertChunk(
         WHERE j.run_id = :run_id AND j.table_name = '${shape.table}' AND j.row_key = o.row_key
           AND j.undone_at IS NULL
        RETURNING 1)
-     SELECT outcome, count(*)::int AS n, array_agg(row_key ORDER BY row_key) AS keys
+     SELECT outcome, count(*)::int AS n, string_agg(row_key::text, ', ' ORDER BY row_key) AS keys
        FROM outcomes GROUP BY outcome`,
     { run_id: options.runId },
   );
@@ -380,7 +380,7 @@ async function reinsertChunk(
   if (blocked) {
     // Thrown inside the chunk's transaction: its re-inserts and marks are rolled back.
     throw new UndoBlockedError(
-      `cannot put back ${shape.table} ${shape.key} ${blocked.keys.join(', ')} (deleted by run ${options.runId}): ` +
+      `cannot put back ${shape.table} ${shape.key} ${blocked.keys} (deleted by run ${options.runId}): ` +
         'a row written since holds one of its unique values (e.g. the same company name); rename or remove ' +
         'that row and undo again',
     );
