@@ -207,6 +207,10 @@ describe.each(realDatabases)('duplicates merge: $name', (backend) => {
       },
       rowsWritten: 14,
     });
+    // Free text may be confidential: the result (what the CLI prints and reports keep) holds none of it.
+    for (const secret of ['merged notes, confidential', 'confidential relationship notes', 'secret terms']) {
+      expect(JSON.stringify(result)).not.toContain(secret);
+    }
     expect(await ids('companies', 'company_id', 'true')).toEqual([1, 3, 4, 5, 6]);
     expect(await ids('company_role_assignments', 'assignment_id', 'company_id = 1')).toEqual([
       1, 2, 3, 4, 11, 14,
