@@ -8,7 +8,9 @@ import {
   listDuplicates,
 } from '../../core/remedies/duplicates.ts';
 import { RemedyRefusedError } from '../../core/remedies/errors.ts';
+import { type FieldConflict, type MergeResult, mergeCompanies } from '../../core/remedies/merge.ts';
 import { roleLabel } from '../../core/reports/render-validation.ts';
+import { pathSegment } from '../../core/reports/store.ts';
 import { openDatabase, withDatabaseOptions } from '../database.ts';
 import { CliError } from '../errors.ts';
 import { type CliIo, formatTable } from '../output.ts';
@@ -32,17 +34,29 @@ const keepApartOptions = databaseOptions.extend({
   dryRun: z.boolean().default(false),
 });
 
+const mergeOptions = databaseOptions.extend({
+  keep: companyId('--keep'),
+  merge: companyId('--merge'),
+  force: z.boolean().default(false),
+  dryRun: z.boolean().default(false),
+  runId: pathSegment(80).optional(),
+});
+
 function print(io: CliIo, json: boolean, result: unknown, text: string): void {
   io.stdout(json ? `${JSON.stringify(result, null, 2)}\n` : `${text}\n`);
 }
 
-/** `company-migration duplicates list|keep-apart`: review V5 and record legitimately distinct pairs. */
+/**
+ * `company-migration duplicates list|keep-apart|merge`: review V5, record legitimately distinct pairs, and
+ * merge a duplicate into its survivor (journaled: `undo <run-id>` reverses it).
+ */
 export function registerDuplicatesCommand(program: Command, io: CliIo): void {
   const duplicates = program
     .command('duplicates')
     .description(
       'companies with near-identical names (validation V5): list the groups with what a decision needs, ' +
-        'and record pairs that are legitimately distinct so validation reports them as acknowledged',
+        'record pairs that are legitimately distinct so validation reports them as acknowledged, and merge ' +
+        'a duplicate into its survivor',
     );
 
   withDatabaseOptions(duplicates.command('list'))
@@ -95,6 +109,50 @@ export function registerDuplicatesCommand(program: Command, io: CliIo): void {
           throw error instanceof RemedyRefusedError ? new CliError(error.message) : error;
         });
         print(io, options.json, { database: description, ...result }, describeKeepApart(result));
+      } finally {
+        await client.close();
+      }
+    });
+
+  withDatabaseOptions(duplicates.command('merge'))
+    .description(
+      'merge company --merge into company --keep (the survivor): its role assignments, personnel ' +
+        'affiliations and client profile move to the survivor; where the survivor already has the same ' +
+        'assignment (company, role, context) or affiliation (person, title) the two collapse into the ' +
+        "survivor's row (confidential when either was); the survivor's client profile and company fields " +
+        'stay and differing fields are reported; the survivor is an MPR client when either was. Then the ' +
+        'merged company is removed. One transaction, journaled under a run id of its own (printed): ' +
+        '`company-migration undo <run-id>` restores the exact earlier rows. Refuses unknown ids, --keep = ' +
+        '--merge, names that are not near-identical and pairs recorded with keep-apart (both unless --force), ' +
+        'and companies that rows of other tables point at. Exit 0 merged (or planned), 2 refused or failed.',
+    )
+    .requiredOption('--keep <id>', 'the survivor (companies.company_id): the company that stays')
+    .requiredOption('--merge <id>', 'the company absorbed into the survivor and removed')
+    .option('--force', 'merge even when the names are not near-identical or the pair is kept apart')
+    .option('--dry-run', 'report exactly what the merge would move, collapse and report; write nothing')
+    .option('--run-id <id>', 'journal the merge under this (unused) run id (default: merge-<UTC time>-<hex>)')
+    .option('--json', 'print the result as JSON')
+    .action(async (raw: Record<string, unknown>) => {
+      const parsed = mergeOptions.safeParse(raw);
+      if (!parsed.success) throw new CliError(parsed.error.issues.map((i) => i.message).join('; '));
+      const options = parsed.data;
+      if (options.keep === options.merge) {
+        throw new CliError(
+          `--keep and --merge are the same company (${options.keep}): a company cannot absorb itself`,
+        );
+      }
+      const { client, description } = await openDatabase({ ...options, mustExist: true }, io.env);
+      try {
+        const result = await mergeCompanies(client, {
+          keepId: options.keep,
+          mergeId: options.merge,
+          force: options.force,
+          dryRun: options.dryRun,
+          runId: options.runId,
+        }).catch((error: unknown) => {
+          throw error instanceof RemedyRefusedError ? new CliError(error.message) : error;
+        });
+        print(io, options.json, { database: description, ...result }, describeMerge(result));
       } finally {
         await client.close();
       }
@@ -180,4 +238,60 @@ function describeKeepApart(result: KeepApartResult): string {
     group,
     ...(result.dryRun ? ['nothing was written'] : []),
   ].join('\n');
+}
+
+function describeMerge(result: MergeResult): string {
+  const company = (c: MergeResult['survivor']) => `${c.companyId} ${JSON.stringify(c.name)}`;
+  const would = (done: string, planned: string) => (result.dryRun ? planned : done);
+  const lines = [
+    `${result.dryRun ? 'DRY RUN: ' : ''}${would('merged', 'would merge')} ${company(result.merged)} into ` +
+      `${company(result.survivor)} (schema ${result.schema})` +
+      (result.forcedOver.length > 0 ? ` — forced over: ${result.forcedOver.join(', ')}` : ''),
+    formatTable(
+      ['rows', 'moved to the survivor', "collapsed into the survivor's"],
+      [
+        ['role assignments', result.assignments.moved, result.assignments.collapsed],
+        ['affiliations', result.affiliations.moved, result.affiliations.collapsed],
+      ],
+    ),
+  ];
+  if (result.assignments.madeConfidential > 0) {
+    lines.push(
+      `${result.assignments.madeConfidential} of the survivor's assignment(s) ${would('became', 'would become')} ` +
+        'confidential (a collapsed one was)',
+    );
+  }
+  const profile = {
+    none: 'client profile: neither has one',
+    survivor: "client profile: the survivor's stays (the merged company has none)",
+    moved: `client profile: the merged company's ${would('now belongs', 'would belong')} to the survivor`,
+    collapsed: "client profile: both have one; the survivor's stays",
+  }[result.clientProfile.outcome];
+  lines.push(profile, ...describeConflicts('client profile', result.clientProfile.conflicts));
+  if (result.company.madeMprClient) {
+    lines.push(`the survivor ${would('is now', 'would become')} an MPR client (the merged company was)`);
+  }
+  lines.push(...describeConflicts('company', result.company.conflicts));
+  lines.push(
+    result.runId
+      ? `journaled as run ${result.runId} (${result.rowsWritten} rows written); to reverse it exactly:\n` +
+          `  company-migration undo ${result.runId} --dry-run\n  company-migration undo ${result.runId}`
+      : `nothing was written (the merge would write ${result.rowsWritten} rows, journaled under a new run id)`,
+  );
+  return lines.join('\n');
+}
+
+function describeConflicts(what: string, conflicts: FieldConflict[]): string[] {
+  if (conflicts.length === 0) return [];
+  return [
+    `${what} fields that differ (the survivor's values stay):`,
+    ...conflicts.map(
+      (c) =>
+        `- ${c.field}: ` +
+        (c.valuesHidden
+          ? 'differs (free text, not shown)'
+          : `${c.survivor === null ? 'NULL' : JSON.stringify(c.survivor)} kept, ` +
+            `${c.merged === null ? 'NULL' : JSON.stringify(c.merged)} dropped`),
+    ),
+  ];
 }

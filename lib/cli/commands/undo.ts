@@ -2,7 +2,7 @@ import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { renderUndoMarkdown } from '../../core/journal/render-undo.ts';
-import { UndoInputError, undoRun } from '../../core/journal/undo.ts';
+import { UndoBlockedError, UndoInputError, undoRun } from '../../core/journal/undo.ts';
 import { combineUndoResults, UNDO_OUTCOMES, type UndoResult } from '../../core/journal/undo-contract.ts';
 import { pathSegment } from '../../core/reports/store.ts';
 import { openDatabase, withDatabaseOptions } from '../database.ts';
@@ -68,7 +68,8 @@ export async function runUndo(runId: string, options: UndoCommandOptions, io: Cl
     }
     return combineUndoResults(results, options.sampleSize);
   } catch (error) {
-    if (error instanceof UndoInputError) throw new CliError(error.message);
+    if (error instanceof UndoInputError || error instanceof UndoBlockedError)
+      throw new CliError(error.message);
     throw error;
   } finally {
     display.stop();

@@ -39,8 +39,6 @@ export const COMPANY_COUNT_KEYS = [
   'clientProfilesUpdated',
 ] as const;
 
-const RECORD_CONTEXT_TYPES = ROLE_MAPPINGS.map((r) => `'${r.recordContextType}'`).join(', ');
-
 /** The chunk's legacy rows of one role table, with the values R2/R3 read from them. */
 function chunkCte(role: RoleMapping): string {
   return `chunk AS (

@@ -19,7 +19,15 @@ export function renderUndoMarkdown(result: UndoResult): string {
   const rows = Object.entries(result.tables)
     .filter(([, counts]) => UNDO_OUTCOMES.some((o) => counts[o] > 0))
     .map(([table, counts]) => [table, ...UNDO_OUTCOMES.map((o) => counts[o])]);
-  if (rows.length > 0) lines.push('', mdTable(['table', ...UNDO_OUTCOMES], rows, [1, 2, 3, 4, 5]));
+  if (rows.length > 0)
+    lines.push(
+      '',
+      mdTable(
+        ['table', ...UNDO_OUTCOMES],
+        rows,
+        UNDO_OUTCOMES.map((_, i) => i + 1),
+      ),
+    );
   const list = (title: string, sample: UndoResult['dependents']) => {
     if (sample.count === 0) return;
     lines.push('', `${title} (${sample.count}):`);

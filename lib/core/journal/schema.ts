@@ -1,14 +1,15 @@
 import type { SqlSession } from '../sql/types.ts';
 
 /**
- * The run journal: what each live backfill run wrote, so that exactly that run can be undone later while
- * everyone else's writes stay. Two tables of the migration's own, created beside the unified tables (in
+ * The run journal: what each live backfill run (or duplicates merge) wrote, so that exactly that run can
+ * be undone later while everyone else's writes stay. Two tables of the migration's own, created beside the unified tables (in
  * the schema they resolve to), so a database — or a test's schema — has its journal with its data:
  *
  * - `company_migration_runs`: one row per run id that wrote something.
- * - `company_migration_journal`: one row per row a run inserted or updated, written by the same statement as the
- *   row itself (so in the chunk's transaction): the table and key, `op`, a hash of the row as the run
- *   left it (to tell whether someone changed it since) and, for an update, the whole row as it was.
+ * - `company_migration_journal`: one row per row a run inserted, updated or deleted, written by the same
+ *   statement as the write itself (so in the chunk's transaction): the table and key, `op`, a hash of the
+ *   row as the run left it (to tell whether someone changed it since; NULL for a delete: the run left no
+ *   row) and, for an update or a delete, the whole row as it was.
  */
 export const JOURNAL_TABLE = 'company_migration_journal';
 export const RUNS_TABLE = 'company_migration_runs';
@@ -26,9 +27,9 @@ CREATE TABLE IF NOT EXISTS ${JOURNAL_TABLE} (
   run_id text NOT NULL,
   step text NOT NULL,
   table_name text NOT NULL,
-  op text NOT NULL CHECK (op IN ('insert', 'update')),
+  op text NOT NULL CONSTRAINT company_migration_journal_op_check CHECK (op IN ('insert', 'update', 'delete')),
   row_key bigint NOT NULL,
-  after_hash text NOT NULL,
+  after_hash text,
   before jsonb,
   recorded_at timestamptz NOT NULL DEFAULT now(),
   undone_at timestamptz,
@@ -44,12 +45,29 @@ CREATE TABLE IF NOT EXISTS ${JOURNAL_TABLE} (
 export const JOURNAL_UNDO_INDEX_SQL = `CREATE INDEX IF NOT EXISTS company_migration_journal_run_row_idx
   ON ${JOURNAL_TABLE} (run_id, table_name, row_key)`;
 
-/** Creates the journal when it is missing (one read when it exists: this runs on every live invocation). */
+/**
+ * A journal created before merges existed knows only 'insert' and 'update', and wants an after_hash on
+ * every entry: this lets it take deletes too (its entries stay as they are).
+ */
+const JOURNAL_DELETES_SQL = `
+ALTER TABLE ${JOURNAL_TABLE} ALTER COLUMN after_hash DROP NOT NULL;
+ALTER TABLE ${JOURNAL_TABLE} DROP CONSTRAINT IF EXISTS company_migration_journal_op_check;
+ALTER TABLE ${JOURNAL_TABLE} ADD CONSTRAINT company_migration_journal_op_check
+  CHECK (op IN ('insert', 'update', 'delete'));
+`;
+
+/**
+ * Creates the journal when it is missing, and lets an older one take deletes (one read when it is
+ * current: this runs on every live invocation).
+ */
 export async function ensureJournal(sql: SqlSession): Promise<void> {
-  const { rows } = await sql.query<{ present: boolean }>(
-    `SELECT to_regclass('${JOURNAL_TABLE}') IS NOT NULL AND to_regclass('${RUNS_TABLE}') IS NOT NULL AS present`,
+  const { rows } = await sql.query<{ present: boolean; takes_deletes: boolean | null }>(
+    `SELECT to_regclass('${JOURNAL_TABLE}') IS NOT NULL AND to_regclass('${RUNS_TABLE}') IS NOT NULL AS present,
+            (SELECT NOT a.attnotnull FROM pg_attribute a
+              WHERE a.attrelid = to_regclass('${JOURNAL_TABLE}') AND a.attname = 'after_hash') AS takes_deletes`,
   );
   if (!rows[0]?.present) await sql.runScript(JOURNAL_SCHEMA_SQL);
+  else if (rows[0].takes_deletes === false) await sql.runScript(JOURNAL_DELETES_SQL);
 }
 
 /** Registers a run (idempotent: every invocation of every step of the run calls it). */
@@ -62,7 +80,7 @@ export async function registerRun(sql: SqlSession, runId: string): Promise<void>
 /**
  * The unified tables a run writes, with their key and the tables they reference. Undo goes through them
  * in this order — the rows that reference others first — so a company is only removed after the rows
- * the run hung on it.
+ * the run hung on it; rows a run deleted are put back in the reverse order, parents first.
  */
 export const JOURNALED_TABLES = [
   { table: 'person_company_affiliations', key: 'affiliation_id' },
@@ -81,18 +99,21 @@ export function keyColumnOf(table: JournaledTable): string {
 
 /**
  * What a journaled write's RETURNING clause must give, for `alias` the written table's alias:
- * the key, the op, the row's hash after the write, and the row before it (NULL for an insert).
+ * the key, the op, the row's hash after the write (NULL for a delete), and the row before it (NULL for
+ * an insert; for a delete, the deleted row itself — what DELETE ... RETURNING sees).
  */
 export function journalReturning(
   table: JournaledTable,
   alias: string,
-  op: 'insert' | { beforeAlias: string },
+  op: 'insert' | 'delete' | { beforeAlias: string },
 ): string {
   const key = `${alias}.${keyColumnOf(table)}`;
   const hash = `md5(to_jsonb(${alias})::text)`;
-  return op === 'insert'
-    ? `${key}::int8 AS row_key, 'insert'::text AS op, ${hash} AS after_hash, NULL::jsonb AS before`
-    : `${key}::int8 AS row_key, 'update'::text AS op, ${hash} AS after_hash, to_jsonb(${op.beforeAlias}) AS before`;
+  if (op === 'insert')
+    return `${key}::int8 AS row_key, 'insert'::text AS op, ${hash} AS after_hash, NULL::jsonb AS before`;
+  if (op === 'delete')
+    return `${key}::int8 AS row_key, 'delete'::text AS op, NULL::text AS after_hash, to_jsonb(${alias}) AS before`;
+  return `${key}::int8 AS row_key, 'update'::text AS op, ${hash} AS after_hash, to_jsonb(${op.beforeAlias}) AS before`;
 }
 
 /**

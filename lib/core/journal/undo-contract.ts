@@ -24,11 +24,20 @@ export type UndoOptions = z.output<typeof undoRequestSchema>;
  * What happens to each row the run wrote:
  * - deleted: the run inserted it, nobody changed it since, nothing else refers to it;
  * - restored: the run updated it, nobody changed it since: it gets its earlier values back;
- * - keptChanged: someone changed (or re-wrote) it after the run: their write stays;
+ * - reinserted: the run deleted it (a merge): it is put back with its key and earlier values;
+ * - keptChanged: someone changed (or re-wrote) it after the run: their write stays — for a row the run
+ *   deleted, someone wrote a row with its key (or its unique name) since, so it cannot be put back;
  * - keptDependent: the run inserted it but later rows refer to it (only with keepDependents);
  * - gone: someone deleted it after the run: nothing to do.
  */
-export const UNDO_OUTCOMES = ['deleted', 'restored', 'keptChanged', 'keptDependent', 'gone'] as const;
+export const UNDO_OUTCOMES = [
+  'deleted',
+  'restored',
+  'reinserted',
+  'keptChanged',
+  'keptDependent',
+  'gone',
+] as const;
 export type UndoOutcome = (typeof UNDO_OUTCOMES)[number];
 
 const outcomeCountsSchema = z.object(
@@ -66,7 +75,7 @@ export const undoResultSchema = z.object({
 export type UndoResult = z.infer<typeof undoResultSchema>;
 
 export function emptyOutcomeCounts(): OutcomeCounts {
-  return { deleted: 0, restored: 0, keptChanged: 0, keptDependent: 0, gone: 0 };
+  return { deleted: 0, restored: 0, reinserted: 0, keptChanged: 0, keptDependent: 0, gone: 0 };
 }
 
 /** Sums successive calls of one undo (what the state machine's loop and the CLI show). */

@@ -27,6 +27,18 @@ export class UndoInputError extends Error {
   }
 }
 
+/**
+ * A row the run deleted cannot be put back because someone wrote a row with one of its unique values
+ * since (a company with the merged company's name): the undo stops there, having written nothing of that
+ * chunk, and says which rows; once the newer row is renamed or removed, undo again to continue.
+ */
+export class UndoBlockedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UndoBlockedError';
+  }
+}
+
 /** A single-column foreign key that points at one of the tables a run writes. */
 interface Reference {
   childTable: string;
@@ -46,11 +58,14 @@ interface TableShape {
 }
 
 /**
- * Undoes one run: every row it inserted is deleted and every row it updated gets its earlier values
- * back — unless someone changed the row since (their write stays), or later rows depend on a row it
- * created (the undo stops and names them, or keeps those rows when told to). Works table by table,
- * the referencing tables first, newest key first, in chunks of one transaction each, each marking the
- * journal entries it handled: a second undo finds nothing left to do.
+ * Undoes one run: every row it inserted is deleted, every row it updated gets its earlier values back
+ * and every row it deleted (a merge) is put back with its key — unless someone changed the row since
+ * (their write stays), or later rows depend on a row it created (the undo stops and names them, or keeps
+ * those rows when told to). Works in two passes, each table by table, newest key first, in chunks of one
+ * transaction each, each marking the journal entries it handled (a second undo finds nothing left to do):
+ * first the deleted rows are put back, the referenced tables first (a company before the assignments
+ * that point at it); then the rest, the referencing tables first (an assignment before its company).
+ * Sequences are left as they are: rows put back keep their own keys.
  */
 export async function undoRun(sql: SqlClient, request: UndoRequest): Promise<UndoResult> {
   const options = undoRequestSchema.parse(request);
@@ -109,16 +124,22 @@ export async function undoRun(sql: SqlClient, request: UndoRequest): Promise<Und
     return finish();
   }
 
-  for (const shape of shapes) {
-    for (;;) {
-      if (result.chunks > 0 && Date.now() - started >= options.timeBudgetMs) {
-        result.status = 'in-progress';
-        return finish();
+  const passes = [
+    { shapes: [...shapes].reverse(), chunk: reinsertChunk },
+    { shapes, chunk: undoChunk },
+  ];
+  for (const pass of passes) {
+    for (const shape of pass.shapes) {
+      for (;;) {
+        if (result.chunks > 0 && Date.now() - started >= options.timeBudgetMs) {
+          result.status = 'in-progress';
+          return finish();
+        }
+        const rows = await sql.transaction(async (tx) => pass.chunk(tx, shape, references, options));
+        if (rows.length === 0) break;
+        result.chunks++;
+        addCounts(result.tables[shape.table] as OutcomeCounts, rows);
       }
-      const rows = await sql.transaction(async (tx) => undoChunk(tx, shape, references, options));
-      if (rows.length === 0) break;
-      result.chunks++;
-      addCounts(result.tables[shape.table] as OutcomeCounts, rows);
     }
   }
   await sql.query(
@@ -141,12 +162,14 @@ async function requireRun(sql: SqlSession, runId: string): Promise<void> {
   );
   if (!rows[0]?.journal) {
     throw new UndoInputError(
-      `no run journal in this database: no live backfill has run here, nothing to undo`,
+      `no run journal in this database: no live backfill or merge has run here, nothing to undo`,
     );
   }
   const known = await sql.query(`SELECT 1 FROM ${RUNS_TABLE} WHERE run_id = :run_id`, { run_id: runId });
   if (known.rows.length === 0) {
-    throw new UndoInputError(`run ${runId} is not in the journal (no live backfill ran under that id)`);
+    throw new UndoInputError(
+      `run ${runId} is not in the journal (no live backfill or merge ran under that id)`,
+    );
   }
 }
 
@@ -204,15 +227,28 @@ async function referencesTo(sql: SqlSession): Promise<Reference[]> {
   }));
 }
 
-/** The run's pending journal entries of one table, folded into one line per row (newest key first). */
-function pendingEntriesSql(table: JournaledTable, limit: string | null): string {
+/**
+ * Which of a run's rows a pass handles: those the run left deleted (put back first, parents first), or
+ * the others (deleted or restored, children first); null for all of them (the plan).
+ */
+type Pass = 'leftDeleted' | 'leftPresent' | null;
+
+/**
+ * The run's pending journal entries of one table, folded into one line per row (newest key first):
+ * the first op and before-image (the row as it was before the run), and the last op and hash (the row
+ * as the run left it; no hash when the run left it deleted).
+ */
+function pendingEntriesSql(table: JournaledTable, limit: string | null, pass: Pass = null): string {
+  const lastOp = `(array_agg(op ORDER BY entry_id DESC))[1]`;
+  const having = pass === null ? '' : ` HAVING ${lastOp} ${pass === 'leftDeleted' ? '=' : '<>'} 'delete'`;
   return `SELECT row_key,
                  (array_agg(op ORDER BY entry_id))[1] AS first_op,
                  (array_agg(before ORDER BY entry_id))[1] AS first_before,
+                 ${lastOp} AS last_op,
                  (array_agg(after_hash ORDER BY entry_id DESC))[1] AS last_hash
             FROM ${JOURNAL_TABLE}
            WHERE run_id = :run_id AND table_name = '${table}' AND undone_at IS NULL
-           GROUP BY row_key
+           GROUP BY row_key${having}
            ORDER BY row_key DESC${limit ? ` LIMIT ${limit}` : ''}`;
 }
 
@@ -239,7 +275,12 @@ function dependentRowsCondition(ref: Reference, parentKeySql: string, alias: str
   return `${alias}.${ref.childColumn} = ${parentKeySql}${ownRow}`;
 }
 
-function classifiedCtes(shape: TableShape, references: Reference[], limit: string | null): string {
+function classifiedCtes(
+  shape: TableShape,
+  references: Reference[],
+  limit: string | null,
+  pass: Pass = null,
+): string {
   const dependents = references
     .filter((ref) => ref.parentTable === shape.table)
     .map(
@@ -247,11 +288,14 @@ function classifiedCtes(shape: TableShape, references: Reference[], limit: strin
         `EXISTS (SELECT 1 FROM ${ref.childTable} d WHERE ${dependentRowsCondition(ref, 'e.row_key', 'd')})`,
     );
   const hasDependents = dependents.length > 0 ? dependents.join(' OR ') : 'false';
-  return `entries AS (${pendingEntriesSql(shape.table, limit)}),
+  // A row the run deleted and nobody re-created is put back, unless the run had inserted it first
+  // (then nothing is left to undo). A row present where the run left none was written by someone since.
+  return `entries AS (${pendingEntriesSql(shape.table, limit, pass)}),
   classified AS (
     SELECT e.*,
-           CASE WHEN t.${shape.key} IS NULL THEN 'gone'
-                WHEN ${rowHash('t')} <> e.last_hash THEN 'keptChanged'
+           CASE WHEN t.${shape.key} IS NULL
+                  THEN CASE WHEN e.last_op = 'delete' AND e.first_op <> 'insert' THEN 'reinserted' ELSE 'gone' END
+                WHEN ${rowHash('t')} IS DISTINCT FROM e.last_hash THEN 'keptChanged'
                 WHEN e.first_op = 'insert' AND (${hasDependents}) THEN 'keptDependent'
                 WHEN e.first_op = 'insert' THEN 'deleted'
                 ELSE 'restored' END AS outcome
@@ -275,7 +319,7 @@ async function undoChunk(
            RETURNING 1),`
       : '';
   const { rows } = await tx.query<{ outcome: UndoOutcome; n: number }>(
-    `WITH ${classifiedCtes(shape, references, String(options.chunkSize))},
+    `WITH ${classifiedCtes(shape, references, String(options.chunkSize), 'leftPresent')},
      deleted AS (
        DELETE FROM ${shape.table} t USING classified c
         WHERE c.outcome = 'deleted' AND t.${shape.key} = c.row_key
@@ -291,6 +335,57 @@ async function undoChunk(
     { run_id: options.runId },
   );
   return rows;
+}
+
+/**
+ * One chunk of the rows the run left deleted, in one statement: each is inserted again from its
+ * before-image, with its own key (the sequence is not touched). Where someone wrote a row with its key
+ * since, theirs stays (keptChanged). Where one of its other unique values is taken (a company's name),
+ * the chunk is rolled back and the undo stops with UndoBlockedError: putting back the rows that refer
+ * to it would fail anyway. Returns the outcome counts.
+ */
+async function reinsertChunk(
+  tx: SqlSession,
+  shape: TableShape,
+  references: Reference[],
+  options: UndoOptions,
+): Promise<{ outcome: UndoOutcome; n: number }[]> {
+  const columns = [shape.key, ...shape.columns];
+  const { rows } = await tx.query<{ outcome: UndoOutcome; n: number; keys: string }>(
+    `WITH ${classifiedCtes(shape, references, String(options.chunkSize), 'leftDeleted')},
+     reinserted AS (
+       INSERT INTO ${shape.table} (${columns.join(', ')})
+       SELECT ${columns.map((c) => `r.${c}`).join(', ')}
+         FROM classified c CROSS JOIN LATERAL jsonb_populate_record(NULL::${shape.table}, c.first_before) AS r
+        WHERE c.outcome = 'reinserted'
+        ORDER BY c.row_key
+       ON CONFLICT DO NOTHING
+       RETURNING ${shape.key}::int8 AS row_key),
+     outcomes AS (
+       SELECT c.row_key,
+              CASE WHEN c.outcome = 'reinserted' AND NOT EXISTS (SELECT 1 FROM reinserted r WHERE r.row_key = c.row_key)
+                   THEN 'blocked' ELSE c.outcome END AS outcome
+         FROM classified c),
+     marked AS (
+       UPDATE ${JOURNAL_TABLE} j SET undone_at = now(), undo_outcome = o.outcome
+         FROM outcomes o
+        WHERE j.run_id = :run_id AND j.table_name = '${shape.table}' AND j.row_key = o.row_key
+          AND j.undone_at IS NULL
+       RETURNING 1)
+     SELECT outcome, count(*)::int AS n, string_agg(row_key::text, ', ' ORDER BY row_key) AS keys
+       FROM outcomes GROUP BY outcome`,
+    { run_id: options.runId },
+  );
+  const blocked = rows.find((r) => r.outcome === ('blocked' as UndoOutcome));
+  if (blocked) {
+    // Thrown inside the chunk's transaction: its re-inserts and marks are rolled back.
+    throw new UndoBlockedError(
+      `cannot put back ${shape.table} ${shape.key} ${blocked.keys} (deleted by run ${options.runId}): ` +
+        'a row written since holds one of its unique values (e.g. the same company name); rename or remove ' +
+        'that row and undo again',
+    );
+  }
+  return rows.map(({ outcome, n }) => ({ outcome, n }));
 }
 
 /** The later rows that depend on rows the run created, with what they point at. */
@@ -315,7 +410,7 @@ function changedSinceSelect(shapes: TableShape[]): string {
       (shape) => `SELECT '${shape.table}' AS "table", e.row_key AS id, e.first_op AS "runDid"
                     FROM (${pendingEntriesSql(shape.table, null)}) e
                     JOIN ${shape.table} t ON t.${shape.key} = e.row_key
-                   WHERE ${rowHash('t')} <> e.last_hash`,
+                   WHERE ${rowHash('t')} IS DISTINCT FROM e.last_hash`,
     )
     .join('\nUNION ALL\n')}) AS x ORDER BY "table", id`;
 }

@@ -2,7 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKFILL_STEPS, type BackfillRequest, runBackfillToEnd } from '../../../lib/core/backfill/index.ts';
 import { type DemoOptions, generateDemoData } from '../../../lib/core/demo/generate.ts';
 import { loadDemoData } from '../../../lib/core/demo/load.ts';
-import { ensureJournal, JOURNAL_TABLE, RUNS_TABLE } from '../../../lib/core/journal/schema.ts';
+import {
+  ensureJournal,
+  JOURNAL_TABLE,
+  type JournaledTable,
+  journalCte,
+  journalReturning,
+  RUNS_TABLE,
+  registerRun,
+} from '../../../lib/core/journal/schema.ts';
 import { UndoInputError, undoRun } from '../../../lib/core/journal/undo.ts';
 import { combineUndoResults, type UndoResult } from '../../../lib/core/journal/undo-contract.ts';
 import { applySchemas } from '../../../lib/core/schema/apply.ts';
@@ -275,6 +283,161 @@ describe.each(realDatabases)('undo of a backfill run: $name', (backend) => {
     await expect(undoRun(sql, { runId: 'run-never-ran' })).rejects.toThrow(
       'run run-never-ran is not in the journal',
     );
+  });
+
+  /** A statement of run `runId` writing `table` as a journaled write: `write` is a data-modifying CTE body. */
+  async function journaled(
+    runId: string,
+    table: JournaledTable,
+    op: Parameters<typeof journalReturning>[2],
+    write: string,
+    params: Record<string, number> = {},
+  ): Promise<number> {
+    const alias = 't';
+    const { rows } = await sql.query<{ n: number }>(
+      `WITH written AS (${write} RETURNING ${journalReturning(table, alias, op)}),
+       ${journalCte('written', table)}
+       SELECT count(*)::int AS n FROM written`,
+      { ...params, journal_run_id: runId, journal_step: 'test' },
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  it('puts back the rows a run deleted, parents before children, with their keys and values; an update then a delete restores the first before-image, an insert then a delete leaves nothing', async () => {
+    // Prepare: a company with a client profile and an affiliation, after a backfill.
+    await resetToDemo();
+    await backfillAll({ runId: 'run-before' });
+    const { rows } = await sql.query<{ company_id: number }>(
+      `SELECT min(p.company_id)::int AS company_id FROM client_profiles p
+        WHERE EXISTS (SELECT 1 FROM person_company_affiliations f WHERE f.company_id = p.company_id)`,
+    );
+    const company = rows[0]?.company_id;
+    if (!company) throw new Error('the demo has no company with a profile and an affiliation');
+    const before = await unifiedStateHash(sql);
+    const runId = 'run-deletes';
+    await registerRun(sql, runId);
+    const p = { company };
+    const updated = await journaled(
+      runId,
+      'company_role_assignments',
+      { beforeAlias: 'prev' },
+      `UPDATE company_role_assignments t SET notes = 'changed, then deleted', modified_date = now()
+         FROM company_role_assignments prev
+        WHERE prev.assignment_id = t.assignment_id AND t.company_id = :company`,
+      p,
+    );
+    const inserted = await journaled(
+      runId,
+      'company_role_assignments',
+      'insert',
+      `INSERT INTO company_role_assignments AS t (company_id, role_id, context_type, context_id)
+       SELECT :company, min(role_id), 'Project', 424242 FROM company_roles`,
+      p,
+    );
+    const deleted = [
+      await journaled(
+        runId,
+        'person_company_affiliations',
+        'delete',
+        'DELETE FROM person_company_affiliations t WHERE t.company_id = :company',
+        p,
+      ),
+      await journaled(
+        runId,
+        'client_profiles',
+        'delete',
+        'DELETE FROM client_profiles t WHERE t.company_id = :company',
+        p,
+      ),
+      await journaled(
+        runId,
+        'company_role_assignments',
+        'delete',
+        'DELETE FROM company_role_assignments t WHERE t.company_id = :company',
+        p,
+      ),
+      await journaled(
+        runId,
+        'companies',
+        'delete',
+        'DELETE FROM companies t WHERE t.company_id = :company',
+        p,
+      ),
+    ];
+    expect(await unifiedStateHash(sql)).not.toBe(before);
+    // Undo leaves sequences where the run left them: rows go back with their own keys.
+    const sequences = await sql.query(
+      `SELECT (SELECT last_value FROM companies_company_id_seq) AS companies,
+              (SELECT last_value FROM company_role_assignments_assignment_id_seq) AS assignments`,
+    );
+
+    // Act
+    const planned = await undoRun(sql, { runId, dryRun: true });
+    const undone = await undoToEnd({ runId, chunkSize: 1 });
+
+    // Assess
+    expect(await unifiedStateHash(sql)).toBe(before);
+    expect(
+      await sql.query(
+        `SELECT (SELECT last_value FROM companies_company_id_seq) AS companies,
+                (SELECT last_value FROM company_role_assignments_assignment_id_seq) AS assignments`,
+      ),
+    ).toEqual(sequences);
+    expect(updated).toBeGreaterThan(0);
+    const [affiliations = 0, profiles = 0, assignments = 0, companies = 0] = deleted;
+    expect(undone.tables).toMatchObject({
+      person_company_affiliations: { reinserted: affiliations },
+      client_profiles: { reinserted: profiles },
+      // The inserted-then-deleted assignment left nothing to undo.
+      company_role_assignments: { reinserted: assignments - inserted, gone: inserted, restored: 0 },
+      companies: { reinserted: companies },
+    });
+    expect(profiles + companies).toBe(2);
+    expect(planned.tables).toEqual(undone.tables);
+  });
+
+  it('lets a journal created before deletes existed take them, keeping its entries', async () => {
+    // Prepare: the journal as the first release created it, with one entry.
+    await sql.runScript(`
+      DROP TABLE ${JOURNAL_TABLE};
+      CREATE TABLE ${JOURNAL_TABLE} (
+        entry_id bigserial PRIMARY KEY, run_id text NOT NULL, step text NOT NULL, table_name text NOT NULL,
+        op text NOT NULL CHECK (op IN ('insert', 'update')), row_key bigint NOT NULL, after_hash text NOT NULL,
+        before jsonb, recorded_at timestamptz NOT NULL DEFAULT now(), undone_at timestamptz, undo_outcome text);
+      INSERT INTO ${JOURNAL_TABLE} (run_id, step, table_name, op, row_key, after_hash)
+        VALUES ('run-old', 'companies', 'companies', 'insert', 1, 'h');`);
+    const refused = await sql
+      .query(
+        `INSERT INTO ${JOURNAL_TABLE} (run_id, step, table_name, op, row_key) VALUES ('run-new', 'merge', 'companies', 'delete', 1)`,
+      )
+      .then(
+        () => 'accepted',
+        () => 'refused',
+      );
+
+    // Act
+    await ensureJournal(sql);
+    await ensureJournal(sql);
+    await sql.query(
+      `INSERT INTO ${JOURNAL_TABLE} (run_id, step, table_name, op, row_key) VALUES ('run-new', 'merge', 'companies', 'delete', 1)`,
+    );
+
+    // Assess
+    expect(refused).toBe('refused');
+    const { rows } = await sql.query(`SELECT run_id, op, after_hash FROM ${JOURNAL_TABLE} ORDER BY entry_id`);
+    expect(rows).toEqual([
+      { run_id: 'run-old', op: 'insert', after_hash: 'h' },
+      { run_id: 'run-new', op: 'delete', after_hash: null },
+    ]);
+    const bogus = await sql
+      .query(
+        `INSERT INTO ${JOURNAL_TABLE} (run_id, step, table_name, op, row_key) VALUES ('run-x', 'x', 'companies', 'upsert', 1)`,
+      )
+      .then(
+        () => 'accepted',
+        () => 'refused',
+      );
+    expect(bogus).toBe('refused');
   });
 
   it('journals nothing in a dry run of the backfill', async () => {
