@@ -8,7 +8,6 @@ import { ROLE_MAPPINGS, type RoleCode } from '../mapping/roles.ts';
 import { requireSchemas } from '../schema/introspect.ts';
 import type { PersonnelTitleColumn } from '../schema/legacy.sql.ts';
 import type { SqlParams, SqlSession } from '../sql/types.ts';
-import { ensureIndexes } from '../validation/indexes.ts';
 import type { Sample } from './contract.ts';
 import type { BackfillPhase, BackfillStepDefinition, StepOutcome } from './driver.ts';
 import {
@@ -18,7 +17,7 @@ import {
   type ResolveMode,
   WHOLE_RANGE,
 } from './resolve.ts';
-import { groupChunkBounds, rowCountSql } from './sql-helpers.ts';
+import { ensureLinkIndexes, groupChunkBounds, rowCountSql } from './sql-helpers.ts';
 
 /**
  * Step 2 (R5): company-related personnel links become person_company_affiliations.
@@ -214,7 +213,7 @@ export const personnelStep: BackfillStepDefinition = {
   step: 'personnel',
   countKeys: PERSONNEL_COUNT_KEYS,
   async prepare(sql) {
-    await ensureIndexes(sql, PERSON_LINK_INDEXES, { create: true });
+    await ensureLinkIndexes(sql, PERSON_LINK_INDEXES);
     return { counts: {} };
   },
   phases: async (sql, entity) => [personnelPhase(await titleColumn(sql), entity)],

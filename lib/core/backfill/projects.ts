@@ -2,7 +2,6 @@ import { journalCte, journalReturning } from '../journal/schema.ts';
 import { projectExistsSql, projectLinkOrphanReasonSql } from '../mapping/orphans.ts';
 import { ROLE_MAPPINGS, type RoleCode, type RoleMapping } from '../mapping/roles.ts';
 import type { SqlParams, SqlSession } from '../sql/types.ts';
-import { ensureIndexes } from '../validation/indexes.ts';
 import { mergeSample, type Sample } from './contract.ts';
 import type { BackfillPhase, BackfillStepDefinition, StepOutcome } from './driver.ts';
 import {
@@ -12,7 +11,7 @@ import {
   type ResolveMode,
   WHOLE_RANGE,
 } from './resolve.ts';
-import { groupChunkBounds, rowCountSql } from './sql-helpers.ts';
+import { ensureLinkIndexes, groupChunkBounds, rowCountSql } from './sql-helpers.ts';
 
 /**
  * Step 3 (R6): each legacy project link becomes a 'Project' role assignment of the entity's company.
@@ -181,7 +180,7 @@ export const projectsStep: BackfillStepDefinition = {
   step: 'projects',
   countKeys: PROJECT_COUNT_KEYS,
   async prepare(sql) {
-    await ensureIndexes(sql, PROJECT_LINK_INDEXES, { create: true });
+    await ensureLinkIndexes(sql, PROJECT_LINK_INDEXES);
     return { counts: {} };
   },
   phases: async (_sql, entity) => rolesFor(entity).map(projectPhase),

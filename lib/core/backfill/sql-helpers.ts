@@ -1,4 +1,6 @@
+import { SqlClientError } from '../sql/errors.ts';
 import type { QueryResult, SqlParams, SqlSession } from '../sql/types.ts';
+import { ensureIndexes, type WantedIndex } from '../validation/indexes.ts';
 import type { Sample } from './contract.ts';
 import type { ChunkBounds } from './driver.ts';
 
@@ -89,4 +91,16 @@ export async function countAndSample(
 /** The `n` a journaled write returns (`SELECT count(*) AS n FROM written`). */
 export function writtenCount(result: QueryResult<Record<string, unknown>>): number {
   return Number(result.rows[0]?.n ?? 0);
+}
+
+/**
+ * Creates the read indexes a link step's chunks use, where missing. Only a table's owner may index it:
+ * without that privilege the step goes on without them (the same results, more slowly).
+ */
+export async function ensureLinkIndexes(sql: SqlSession, wanted: readonly WantedIndex[]): Promise<void> {
+  try {
+    await ensureIndexes(sql, wanted, { create: true });
+  } catch (error) {
+    if (!(error instanceof SqlClientError && error.sqlState === '42501')) throw error;
+  }
 }
