@@ -1,6 +1,6 @@
 import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import { S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { PipelineDeps } from '../../lib/core/pipeline/steps.ts';
 import { S3ReportStore } from '../../lib/core/reports/s3-store.ts';
 import { DataApiSqlClient } from '../../lib/core/sql/data-api-client.ts';

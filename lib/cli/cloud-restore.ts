@@ -14,7 +14,7 @@ import {
   type RestoreDBClusterFromSnapshotCommandInput,
   type Tag,
 } from '@aws-sdk/client-rds';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { StageConfig } from '../stacks/stage-config.ts';
 import { awsErrorName, awsFailure } from './cloud.ts';
 import { CliError } from './errors.ts';

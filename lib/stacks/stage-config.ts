@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * A stage's deployment settings, one JSON file per stage in config/stages/. Everything the stack needs

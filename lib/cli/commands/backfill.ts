@@ -1,6 +1,6 @@
 import { SingleBar } from 'cli-progress';
 import { type Command, Option } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_CHUNK_SIZE } from '../../core/backfill/contract.ts';
 import {
   BACKFILL_STEPS,

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { type Command, Option } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BACKFILL_STEPS, DEFAULT_CHUNK_SIZE } from '../../core/backfill/contract.ts';
 import {
   CRITERIA_NOT_MET_ERRORS,

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CUTOVER_BASELINE_TABLE, cutoverCheck } from '../../core/cutover/cutover-check.ts';
 import { renderCutoverMarkdown } from '../../core/cutover/render.ts';
 import type { CutoverReport } from '../../core/cutover/report-schema.ts';

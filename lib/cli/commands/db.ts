@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import { type Command, Option } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { generateDemoData } from '../../core/demo/generate.ts';
 import { type LoadProgress, loadDemoData } from '../../core/demo/load.ts';
 import { applySchemas, countRows } from '../../core/schema/apply.ts';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type MonitorResult, metricRows, monitorCheck } from '../../core/pipeline/monitor.ts';
 import { LocalReportStore } from '../../core/reports/local-store.ts';
 import { pathSegment } from '../../core/reports/store.ts';

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BACKFILL_STEPS, DEFAULT_CHUNK_SIZE } from '../../core/backfill/contract.ts';
 import { type BackfillState, CRITERIA_NOT_MET_ERRORS } from '../../core/pipeline/contracts.ts';
 import type { RunSummary } from '../../core/pipeline/summary.ts';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ROLE_CODES, type RoleCode } from '../../core/mapping/roles.ts';
 import { timestampedRunId } from '../../core/pipeline/run-id.ts';
 import { LocalReportStore } from '../../core/reports/local-store.ts';

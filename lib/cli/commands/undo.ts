@@ -1,6 +1,6 @@
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { renderUndoMarkdown } from '../../core/journal/render-undo.ts';
 import { UndoBlockedError, UndoInputError, undoRun } from '../../core/journal/undo.ts';
 import { combineUndoResults, UNDO_OUTCOMES, type UndoResult } from '../../core/journal/undo-contract.ts';

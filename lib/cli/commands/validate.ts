@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { timestampedRunId } from '../../core/pipeline/run-id.ts';
 import { LocalReportStore } from '../../core/reports/local-store.ts';
 import { publishReport } from '../../core/reports/publish.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ROLE_CODES, type RoleCode } from '../mapping/roles.ts';
 import { pathSegment } from '../reports/store.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   DUAL_WRITE_FUNCTIONS,
   DUAL_WRITE_TABLES,

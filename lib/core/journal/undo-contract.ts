@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { sampleSchema } from '../backfill/contract.ts';
 import { pathSegment } from '../reports/store.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { BACKFILL_STEPS, backfillCursorSchema, DEFAULT_CHUNK_SIZE } from '../backfill/contract.ts';
 import { undoResultSchema } from '../journal/undo-contract.ts';
 import { pathSegment } from '../reports/store.ts';

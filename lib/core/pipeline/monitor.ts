@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { cutoverCheck } from '../cutover/cutover-check.ts';
 import { renderCutoverMarkdown } from '../cutover/render.ts';
 import { ROLE_MAPPINGS, type RoleMapping, trimmedNameSql } from '../mapping/roles.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { requireSchemas } from '../schema/introspect.ts';
 import {
   createMigrationSchema,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type LegacyLinkOrphans, legacyLinkOrphans } from '../mapping/orphans.ts';
 import { timestampedRunId } from '../pipeline/run-id.ts';
 import { requireSchemas } from '../schema/introspect.ts';

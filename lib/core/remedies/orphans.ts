@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { allOrphanQueries } from '../mapping/orphans.ts';
 import { requireSchemas } from '../schema/introspect.ts';
 import type { SqlSession } from '../sql/types.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ROLE_KEYS, type ValidationIssue, type ValidationReport } from '../validation/report-schema.ts';
 import { card, escapeHtml, htmlPage, htmlTable, pill, raw, type Tone } from './html.ts';
 import {

@@ -6,7 +6,7 @@ import {
   type PutObjectCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { assertValidReportKey, assertValidReportPrefix } from './publish.ts';
 import { ReportNotFoundError, type ReportStore } from './store.ts';
 

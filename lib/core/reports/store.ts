@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Where reports go: a local folder or an S3 bucket, one interface, the same keys:

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The smoke report: the checks run right after a migration (and before, in a dry run) that the

@@ -6,7 +6,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { PGlite } from '@electric-sql/pglite';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DatabaseConfigurationError } from '../sql/errors.ts';
 import { describeUrl } from '../sql/pg-client.ts';
 import { lockDataDir, type PgliteSqlClient } from '../sql/pglite-client.ts';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { companySourcesCtes, recordCompanySql } from '../mapping/record-sources.ts';
 import { ROLE_MAPPINGS, type RoleCode, type RoleMapping, trimmedNameSql } from '../mapping/roles.ts';
 import { requireSchemas } from '../schema/introspect.ts';

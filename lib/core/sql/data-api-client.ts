@@ -9,7 +9,7 @@ import {
   RollbackTransactionCommand,
   type SqlParameter,
 } from '@aws-sdk/client-rds-data';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AdapterBase, type StatementResult } from './adapter-base.ts';
 import {
   DatabaseAccessDeniedError,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The validation report: what people read (rendered to Markdown and HTML) and what alarms and the state
