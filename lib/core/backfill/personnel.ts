@@ -98,7 +98,9 @@ function chunkStatement(
     mode === 'live'
       ? `inserted AS (
            INSERT INTO person_company_affiliations AS t (person_id, company_id, title, notes, is_primary)
-           SELECT personnel_id, company_id, title, notes, false FROM decided WHERE existing = 0 ORDER BY first_id
+           SELECT personnel_id, company_id, title, notes, false FROM decided WHERE existing = 0
+            -- in the unique index's order: the chunk goes through its pages once, not at random
+            ORDER BY personnel_id, company_id, title
            RETURNING ${journalReturning('person_company_affiliations', 't', 'insert')}),
          ${journalCte('inserted', 'person_company_affiliations')},
          updated AS (

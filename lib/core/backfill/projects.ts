@@ -72,7 +72,8 @@ function chunkStatement(role: RoleMapping, mode: ResolveMode): string {
            SELECT d.company_id, r.role_id, 'Project', d.project_id, false, d.confidential, d.notes
              FROM decided d JOIN company_roles r ON r.role_code = '${role.code}'
             WHERE d.assignment_id IS NULL
-            ORDER BY d.first_id
+            -- in the unique index's order: the chunk goes through its pages once, not at random
+            ORDER BY d.company_id, d.project_id
            ON CONFLICT (company_id, role_id, context_type, context_id) DO NOTHING
            RETURNING ${journalReturning('company_role_assignments', 't', 'insert')}),
          ${journalCte('inserted', 'company_role_assignments')},
