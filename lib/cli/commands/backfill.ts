@@ -1,7 +1,7 @@
 import { SingleBar } from 'cli-progress';
 import { type Command, Option } from 'commander';
 import * as z from 'zod';
-import { DEFAULT_CHUNK_SIZE } from '../../core/backfill/contract.ts';
+import { DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE } from '../../core/backfill/contract.ts';
 import {
   BACKFILL_STEPS,
   type BackfillProgress,
@@ -23,7 +23,7 @@ const backfillOptions = z.object({
   runId: pathSegment(80).optional(),
   entity: z.enum(ROLE_CODES as [RoleCode, ...RoleCode[]]).optional(),
   dryRun: z.boolean().default(false),
-  chunkSize: z.coerce.number().int().min(1).max(50_000).default(DEFAULT_CHUNK_SIZE),
+  chunkSize: z.coerce.number().int().min(1).max(MAX_CHUNK_SIZE).default(DEFAULT_CHUNK_SIZE),
   throttleMs: z.coerce.number().int().min(0).max(60_000).default(0),
   sampleSize: z.coerce.number().int().min(0).max(1_000).default(10),
   json: z.boolean().default(false),

@@ -3,7 +3,7 @@ import { dirname, extname, resolve } from 'node:path';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { type Command, Option } from 'commander';
 import * as z from 'zod';
-import { BACKFILL_STEPS, DEFAULT_CHUNK_SIZE } from '../../core/backfill/contract.ts';
+import { BACKFILL_STEPS, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE } from '../../core/backfill/contract.ts';
 import {
   CRITERIA_NOT_MET_ERRORS,
   type ExecutionInput,
@@ -52,7 +52,7 @@ const cloudRunOptions = z
       .transform((value) => value.split(',').map((s) => s.trim()))
       .pipe(z.array(z.enum(BACKFILL_STEPS)).min(1))
       .optional(),
-    chunkSize: z.coerce.number().int().min(1).max(50_000).default(DEFAULT_CHUNK_SIZE),
+    chunkSize: z.coerce.number().int().min(1).max(MAX_CHUNK_SIZE).default(DEFAULT_CHUNK_SIZE),
     skipSnapshot: z.boolean().default(false),
     undoOnFailure: z.boolean().default(false),
     json: z.boolean().default(false),

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import * as z from 'zod';
-import { BACKFILL_STEPS, DEFAULT_CHUNK_SIZE } from '../../core/backfill/contract.ts';
+import { BACKFILL_STEPS, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE } from '../../core/backfill/contract.ts';
 import { type BackfillState, CRITERIA_NOT_MET_ERRORS } from '../../core/pipeline/contracts.ts';
 import type { RunSummary } from '../../core/pipeline/summary.ts';
 import { LocalReportStore } from '../../core/reports/local-store.ts';
@@ -26,7 +26,7 @@ const runOptions = z.object({
     .transform((value) => value.split(',').map((s) => s.trim()))
     .pipe(z.array(z.enum(BACKFILL_STEPS)).min(1))
     .optional(),
-  chunkSize: z.coerce.number().int().min(1).max(50_000).default(DEFAULT_CHUNK_SIZE),
+  chunkSize: z.coerce.number().int().min(1).max(MAX_CHUNK_SIZE).default(DEFAULT_CHUNK_SIZE),
   skipSnapshot: z.boolean().default(false),
   undoOnFailure: z.boolean().default(false),
   verbose: z.boolean().default(false),

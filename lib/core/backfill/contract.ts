@@ -17,11 +17,15 @@ export const backfillCursorSchema = z.object({
 export type BackfillCursor = z.infer<typeof backfillCursorSchema>;
 
 /**
- * Legacy rows per chunk (one transaction each) unless told otherwise: large enough that per-chunk round
- * trips stay a small share of the work (the Data API counts each), small enough that a chunk takes well
- * under a second and its locks are short.
+ * Legacy rows per chunk (one transaction each) unless told otherwise. Larger chunks insert in longer
+ * runs of index order (measured at scale 1: 10,000 → 50,000 rows per chunk took the projects step from
+ * 32 s to 24 s) and send fewer requests; a chunk still takes about a second here, far inside the Data
+ * API's 45 s statement limit, and holds its locks that long.
  */
-export const DEFAULT_CHUNK_SIZE = 10_000;
+export const DEFAULT_CHUNK_SIZE = 50_000;
+
+/** The most a caller may ask for: a chunk must stay well inside the Data API's 45 s per statement. */
+export const MAX_CHUNK_SIZE = 100_000;
 
 export const backfillRequestSchema = z.object({
   /**
@@ -38,7 +42,7 @@ export const backfillRequestSchema = z.object({
    */
   entity: z.enum(ROLE_CODES as [RoleCode, ...RoleCode[]]).optional(),
   /** Legacy rows per chunk (one transaction each). */
-  chunkSize: z.number().int().min(1).max(50_000).default(DEFAULT_CHUNK_SIZE),
+  chunkSize: z.number().int().min(1).max(MAX_CHUNK_SIZE).default(DEFAULT_CHUNK_SIZE),
   /** Stop starting new chunks after this long; the caller resumes from the cursor. */
   timeBudgetMs: z.number().int().min(0).default(600_000),
   /** Predict the live run's numbers without writing anything. */

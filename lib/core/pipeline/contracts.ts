@@ -1,5 +1,10 @@
 import * as z from 'zod';
-import { BACKFILL_STEPS, backfillCursorSchema, DEFAULT_CHUNK_SIZE } from '../backfill/contract.ts';
+import {
+  BACKFILL_STEPS,
+  backfillCursorSchema,
+  DEFAULT_CHUNK_SIZE,
+  MAX_CHUNK_SIZE,
+} from '../backfill/contract.ts';
 import { undoResultSchema } from '../journal/undo-contract.ts';
 import { pathSegment } from '../reports/store.ts';
 
@@ -20,7 +25,7 @@ export const executionInputSchema = z
       .array(z.enum(BACKFILL_STEPS))
       .min(1)
       .default([...BACKFILL_STEPS]),
-    chunkSize: z.number().int().min(1).max(50_000).default(DEFAULT_CHUNK_SIZE),
+    chunkSize: z.number().int().min(1).max(MAX_CHUNK_SIZE).default(DEFAULT_CHUNK_SIZE),
     skipSnapshot: z.boolean().default(false),
     /** When post-validation fails, undo what this run wrote (from its journal) before failing. */
     undoOnFailure: z.boolean().default(false),
@@ -35,7 +40,7 @@ export const runContextSchema = z.object({
   dryRun: z.boolean(),
   steps: z.array(z.enum(BACKFILL_STEPS)).min(1),
   // The backfill's own limit: a larger value would fail inside the step with a raw schema error.
-  chunkSize: z.number().int().min(1).max(50_000),
+  chunkSize: z.number().int().min(1).max(MAX_CHUNK_SIZE),
   /** A backup is taken unless the run is a dry run, the input skips it, or the stage turns it off. */
   takeSnapshot: z.boolean(),
   /** Undo the run when post-validation fails (never in a dry run: it wrote nothing). */
