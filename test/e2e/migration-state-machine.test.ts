@@ -8,18 +8,15 @@ import {
   loadMigrationDefinition,
   runMigrationLocally,
 } from '../../lib/cli/local-run.ts';
-import { generateDemoData } from '../../lib/core/demo/generate.ts';
-import { loadDemoData } from '../../lib/core/demo/load.ts';
 import { InputValidationError } from '../../lib/core/pipeline/steps.ts';
 import { LocalReportStore } from '../../lib/core/reports/local-store.ts';
 import { readReport } from '../../lib/core/reports/publish.ts';
 import { applySchemas } from '../../lib/core/schema/apply.ts';
-import { LEGACY_TABLES } from '../../lib/core/schema/legacy.sql.ts';
-import { UNIFIED_TABLES } from '../../lib/core/schema/unified.sql.ts';
 import { DatabaseResumingError, QueryError } from '../../lib/core/sql/errors.ts';
 import type { SqlClient } from '../../lib/core/sql/types.ts';
 import { validationReportSchema } from '../../lib/core/validation/report-schema.ts';
 import { realDatabases, type TestDatabase } from '../support/databases.ts';
+import { resetToDemo as resetDemo } from '../support/demo-reset.ts';
 import { legacyStateHash, unifiedNaturalState, unifiedStateHash } from '../support/unified-state.ts';
 
 /**
@@ -50,10 +47,7 @@ describe.each(realDatabases)('the migration state machine, run locally: $name', 
     rmSync(reports, { recursive: true, force: true });
   });
 
-  async function resetToDemo(defects = false) {
-    await sql.query(`TRUNCATE ${[...LEGACY_TABLES, ...UNIFIED_TABLES].join(', ')} RESTART IDENTITY CASCADE`);
-    await loadDemoData(sql, generateDemoData({ defects }));
-  }
+  const resetToDemo = (defects = false) => resetDemo(sql, { defects });
 
   function run(overrides: Partial<LocalRunOptions> & { input?: LocalRunOptions['input'] } = {}) {
     runs++;

@@ -4,7 +4,13 @@ import {
   recordAssignmentExistsSql,
   recordCompanySql,
 } from '../mapping/record-sources.ts';
-import { ROLE_MAPPINGS, type RoleCode, type RoleMapping, trimmedNameSql } from '../mapping/roles.ts';
+import {
+  ROLE_MAPPINGS,
+  type RoleCode,
+  type RoleMapping,
+  rolesFor,
+  trimmedNameSql,
+} from '../mapping/roles.ts';
 import { CLIENT_PROFILE_FIELDS } from '../schema/unified.sql.ts';
 import type { SqlSession } from '../sql/types.ts';
 import type { BackfillPhase, BackfillStepDefinition, StepOutcome } from './driver.ts';
@@ -133,7 +139,7 @@ function recordPhase(role: RoleMapping): BackfillPhase {
 
 /** The record context types a call's sync walks: every role's, or the one entity's. */
 const contextTypesFor = (entity: RoleCode | undefined) =>
-  ROLE_MAPPINGS.filter((r) => !entity || r.code === entity)
+  rolesFor(entity)
     .map((r) => `'${r.recordContextType}'`)
     .join(', ');
 
@@ -418,7 +424,7 @@ export const companiesStep: BackfillStepDefinition = {
     return { counts: { rolesCreated: writtenCount(created) } };
   },
   async phases(_sql, entity) {
-    const records = ROLE_MAPPINGS.filter((r) => !entity || r.code === entity).map(recordPhase);
+    const records = rolesFor(entity).map(recordPhase);
     const entitySync = syncPhase(entity);
     const sync: BackfillPhase = {
       ...entitySync,

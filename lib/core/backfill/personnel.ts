@@ -2,13 +2,13 @@ import { journalCte, journalReturning } from '../journal/schema.ts';
 import {
   COMPANY_ENTITY_TYPES_SQL,
   personExistsSql,
+  personnelEntityTypesSql,
   personnelLinkOrphanReasonSql,
 } from '../mapping/orphans.ts';
-import { ROLE_MAPPINGS, type RoleCode } from '../mapping/roles.ts';
+import { ROLE_MAPPINGS, type RoleCode, rolesFor } from '../mapping/roles.ts';
 import { requireSchemas } from '../schema/introspect.ts';
 import type { PersonnelTitleColumn } from '../schema/legacy.sql.ts';
 import type { SqlParams, SqlSession } from '../sql/types.ts';
-import type { Sample } from './contract.ts';
 import type { BackfillPhase, BackfillStepDefinition, StepOutcome } from './driver.ts';
 import {
   companyIdFromKeySql,
@@ -17,7 +17,7 @@ import {
   type ResolveMode,
   WHOLE_RANGE,
 } from './resolve.ts';
-import { ensureLinkIndexes, groupChunkBounds, rowCountSql } from './sql-helpers.ts';
+import { ensureLinkIndexes, groupChunkBounds, rowCountSql, runLinkChunkStatement } from './sql-helpers.ts';
 
 /**
  * Step 2 (R5): company-related personnel links become person_company_affiliations.
@@ -50,13 +50,6 @@ function caseByEntityType(
 
 const IN_SCOPE_TYPES = COMPANY_ENTITY_TYPES_SQL;
 
-/** The entity_type values of personnel links that point at `entity`'s records, as an SQL list. */
-const entityTypesOf = (entity: RoleCode) =>
-  ROLE_MAPPINGS.filter((r) => r.code === entity)
-    .flatMap((r) => r.personnelEntityTypes)
-    .map((t) => `'${t}'`)
-    .join(', ');
-
 function linkCtes(title: PersonnelTitleColumn, mode: ResolveMode, entity: RoleCode | undefined): string {
   const resolved = (alias: string, where: string) => `
     SELECT relationship_id, personnel_id, entity_type, entity_id, title, notes,
@@ -67,7 +60,7 @@ function linkCtes(title: PersonnelTitleColumn, mode: ResolveMode, entity: RoleCo
       FROM (SELECT ${alias}.relationship_id, ${alias}.personnel_id, ${alias}.entity_type, ${alias}.entity_id,
                    ${alias}."${title}" AS title, ${alias}.notes
               FROM ${TABLE} ${alias} WHERE ${where}) AS x`;
-  const onlyEntity = entity ? ` AND l.entity_type IN (${entityTypesOf(entity)})` : '';
+  const onlyEntity = entity ? ` AND l.entity_type IN (${personnelEntityTypesSql(rolesFor(entity))})` : '';
   return `chunk AS (${resolved('l', `l.personnel_id > :after::int8 AND l.personnel_id <= :upto${onlyEntity}`)}),
   identities AS (
     SELECT personnel_id, company_key, ${companyIdFromKeySql('company_key', mode)} AS company_id, title,
@@ -125,25 +118,15 @@ function chunkStatement(
        SELECT relationship_id AS id, personnel_id,
               ${personnelLinkOrphanReasonSql('person_exists', 'entity_exists')} AS reason
          FROM chunk WHERE in_scope AND NOT (person_exists AND entity_exists))
-     SELECT ${inserted}::int AS inserted, ${updated}::int AS updated,
+     SELECT ${inserted}::int AS "affiliationsInserted", ${updated}::int AS "affiliationsUpdated",
             (SELECT count(*) FROM chunk
-              WHERE in_scope AND person_exists AND entity_exists AND company_key IS NOT NULL)::int AS migrated,
+              WHERE in_scope AND person_exists AND entity_exists AND company_key IS NOT NULL)::int AS "linksMigrated",
             (SELECT count(*) FROM chunk
-              WHERE in_scope AND person_exists AND entity_exists AND company_key IS NULL)::int AS unmapped,
-            (SELECT count(*) FROM chunk WHERE NOT in_scope)::int AS out_of_scope,
+              WHERE in_scope AND person_exists AND entity_exists AND company_key IS NULL)::int AS "linksUnmapped",
+            (SELECT count(*) FROM chunk WHERE NOT in_scope)::int AS "linksOutOfScope",
             (SELECT count(*) FROM orphans)::int AS orphan_count,
             (SELECT json_agg(json_build_object('table', '${TABLE}', 'id', o.id, 'reason', o.reason))
                FROM (SELECT * FROM orphans ORDER BY personnel_id, id LIMIT :sample_size) AS o) AS orphan_sample`;
-}
-
-interface ChunkSummary {
-  inserted: number;
-  updated: number;
-  migrated: number;
-  unmapped: number;
-  out_of_scope: number;
-  orphan_count: number;
-  orphan_sample: Sample['sample'] | null;
 }
 
 async function runChunkStatement(
@@ -153,18 +136,7 @@ async function runChunkStatement(
   entity: RoleCode | undefined,
   params: SqlParams,
 ): Promise<StepOutcome> {
-  const { rows } = await sql.query<ChunkSummary>(chunkStatement(title, mode, entity), params);
-  const row = rows[0];
-  return {
-    counts: {
-      affiliationsInserted: row?.inserted ?? 0,
-      affiliationsUpdated: row?.updated ?? 0,
-      linksMigrated: row?.migrated ?? 0,
-      linksUnmapped: row?.unmapped ?? 0,
-      linksOutOfScope: row?.out_of_scope ?? 0,
-    },
-    orphans: { count: row?.orphan_count ?? 0, sample: row?.orphan_sample ?? [] },
-  };
+  return runLinkChunkStatement(sql, chunkStatement(title, mode, entity), params, PERSONNEL_COUNT_KEYS);
 }
 
 function personnelPhase(title: PersonnelTitleColumn, entity: RoleCode | undefined): BackfillPhase {

@@ -1,8 +1,8 @@
 import { journalCte, journalReturning } from '../journal/schema.ts';
 import { projectExistsSql, projectLinkOrphanReasonSql } from '../mapping/orphans.ts';
-import { ROLE_MAPPINGS, type RoleCode, type RoleMapping } from '../mapping/roles.ts';
+import { ROLE_MAPPINGS, type RoleCode, type RoleMapping, rolesFor } from '../mapping/roles.ts';
 import type { SqlParams, SqlSession } from '../sql/types.ts';
-import { mergeSample, type Sample } from './contract.ts';
+import { mergeSample } from './contract.ts';
 import type { BackfillPhase, BackfillStepDefinition, StepOutcome } from './driver.ts';
 import {
   companyIdFromKeySql,
@@ -11,7 +11,7 @@ import {
   type ResolveMode,
   WHOLE_RANGE,
 } from './resolve.ts';
-import { ensureLinkIndexes, groupChunkBounds, rowCountSql } from './sql-helpers.ts';
+import { ensureLinkIndexes, groupChunkBounds, rowCountSql, runLinkChunkStatement } from './sql-helpers.ts';
 
 /**
  * Step 3 (R6): each legacy project link becomes a 'Project' role assignment of the entity's company.
@@ -99,21 +99,14 @@ function chunkStatement(role: RoleMapping, mode: ResolveMode): string {
        SELECT '${role.projectLinkTable}' AS "table", relationship_id AS id,
               ${projectLinkOrphanReasonSql(role, 'project_exists', 'entity_exists')} AS reason, project_id
          FROM chunk WHERE NOT (project_exists AND entity_exists))
-     SELECT ${inserted}::int AS inserted, ${updated}::int AS updated,
-            (SELECT count(*) FROM chunk WHERE project_exists AND entity_exists AND company_key IS NOT NULL)::int AS migrated,
-            (SELECT count(*) FROM chunk WHERE project_exists AND entity_exists AND company_key IS NULL)::int AS unmapped,
+     SELECT ${inserted}::int AS "assignmentsInserted", ${updated}::int AS "assignmentsUpdated",
+            (SELECT count(*) FROM chunk WHERE project_exists AND entity_exists AND company_key IS NOT NULL)::int
+              AS "linksMigrated",
+            (SELECT count(*) FROM chunk WHERE project_exists AND entity_exists AND company_key IS NULL)::int
+              AS "linksUnmapped",
             (SELECT count(*) FROM orphans)::int AS orphan_count,
             (SELECT json_agg(json_build_object('table', o."table", 'id', o.id, 'reason', o.reason))
                FROM (SELECT * FROM orphans ORDER BY project_id, id LIMIT :sample_size) AS o) AS orphan_sample`;
-}
-
-interface ChunkSummary {
-  inserted: number;
-  updated: number;
-  migrated: number;
-  unmapped: number;
-  orphan_count: number;
-  orphan_sample: Sample['sample'] | null;
 }
 
 async function runChunkStatement(
@@ -122,17 +115,7 @@ async function runChunkStatement(
   mode: ResolveMode,
   params: SqlParams,
 ): Promise<StepOutcome> {
-  const { rows } = await sql.query<ChunkSummary>(chunkStatement(role, mode), params);
-  const row = rows[0];
-  return {
-    counts: {
-      assignmentsInserted: row?.inserted ?? 0,
-      assignmentsUpdated: row?.updated ?? 0,
-      linksMigrated: row?.migrated ?? 0,
-      linksUnmapped: row?.unmapped ?? 0,
-    },
-    orphans: { count: row?.orphan_count ?? 0, sample: row?.orphan_sample ?? [] },
-  };
+  return runLinkChunkStatement(sql, chunkStatement(role, mode), params, PROJECT_COUNT_KEYS);
 }
 
 function projectPhase(role: RoleMapping): BackfillPhase {
@@ -145,9 +128,6 @@ function projectPhase(role: RoleMapping): BackfillPhase {
       runChunkStatement(tx, role, 'live', { after, upto, sample_size: sampleSize, ...journal }),
   };
 }
-
-/** The roles a call covers: all, or the one entity asked for. */
-const rolesFor = (entity: RoleCode | undefined) => ROLE_MAPPINGS.filter((r) => !entity || r.code === entity);
 
 async function predictProjects(
   sql: SqlSession,

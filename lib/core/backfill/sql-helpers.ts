@@ -2,7 +2,7 @@ import { SqlClientError } from '../sql/errors.ts';
 import type { QueryResult, SqlParams, SqlSession } from '../sql/types.ts';
 import { ensureIndexes, type WantedIndex } from '../validation/indexes.ts';
 import type { Sample } from './contract.ts';
-import type { ChunkBounds } from './driver.ts';
+import type { ChunkBounds, StepOutcome } from './driver.ts';
 
 /** How many rows a table holds (for progress displays), as a scalar query. */
 export function rowCountSql(table: string): string {
@@ -103,4 +103,25 @@ export async function ensureLinkIndexes(sql: SqlSession, wanted: readonly Wanted
   } catch (error) {
     if (!(error instanceof SqlClientError && error.sqlState === '42501')) throw error;
   }
+}
+
+/**
+ * Runs a link step's chunk statement (or its dry run over the whole table), whose one row names each of
+ * the step's counts as a column, plus orphan_count and orphan_sample.
+ */
+export async function runLinkChunkStatement(
+  sql: SqlSession,
+  statement: string,
+  params: SqlParams,
+  countKeys: readonly string[],
+): Promise<StepOutcome> {
+  const { rows } = await sql.query<Record<string, unknown>>(statement, params);
+  const row = rows[0] ?? {};
+  return {
+    counts: Object.fromEntries(countKeys.map((key) => [key, Number(row[key] ?? 0)])),
+    orphans: {
+      count: Number(row.orphan_count ?? 0),
+      sample: (row.orphan_sample as Sample['sample'] | null) ?? [],
+    },
+  };
 }

@@ -97,19 +97,23 @@ export async function undoRun(sql: SqlClient, request: UndoRequest): Promise<Und
     return result;
   };
 
-  // The plan: what each pending row would become, and who depends on what the run created. Read-only.
+  // The plan: who depends on what the run created (checked on every call, so later dependents stop the
+  // undo too), and which of its rows were changed since. Both read the whole run; the second only where
+  // an undo starts (or is planned): the calls that continue it would count the same rows once per call.
   result.dependents = await countAndSample(
     sql,
     dependentsSelect(references),
     { run_id: options.runId },
     options.sampleSize,
   );
-  result.changedSince = await countAndSample(
-    sql,
-    changedSinceSelect(shapes),
-    { run_id: options.runId },
-    options.sampleSize,
-  );
+  if (options.dryRun || result.alreadyUndone === 0) {
+    result.changedSince = await countAndSample(
+      sql,
+      changedSinceSelect(shapes),
+      { run_id: options.runId },
+      options.sampleSize,
+    );
+  }
   if (options.dryRun || (result.dependents.count > 0 && !options.keepDependents)) {
     for (const shape of shapes) {
       const { rows } = await sql.query<{ outcome: UndoOutcome; n: number }>(

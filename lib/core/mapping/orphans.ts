@@ -29,9 +29,15 @@ export function legacyRecordExistsSql(role: RoleMapping, idSql: string): string 
 }
 
 /** The entity_type values of personnel links that point at a company record, as an SQL list. */
-export const COMPANY_ENTITY_TYPES_SQL = ROLE_MAPPINGS.flatMap((r) => r.personnelEntityTypes)
-  .map((t) => `'${t}'`)
-  .join(', ');
+/** The entity_type values of personnel links that point at the given roles' records, as an SQL list. */
+export function personnelEntityTypesSql(roles: readonly RoleMapping[]): string {
+  return roles
+    .flatMap((r) => r.personnelEntityTypes)
+    .map((t) => `'${t}'`)
+    .join(', ');
+}
+
+export const COMPANY_ENTITY_TYPES_SQL = personnelEntityTypesSql(ROLE_MAPPINGS);
 
 /** True when the company record a personnel link names exists; false for out-of-scope entity types. */
 export function personnelEntityExistsSql(entityTypeSql: string, entityIdSql: string): string {

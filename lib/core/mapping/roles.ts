@@ -102,6 +102,11 @@ export const ROLE_MAPPINGS: readonly RoleMapping[] = [
 
 export const ROLE_CODES: readonly RoleCode[] = ROLE_MAPPINGS.map((r) => r.code);
 
+/** The roles a call covers: all, or the one entity it is limited to (`backfill --entity`). */
+export function rolesFor(entity: RoleCode | undefined): readonly RoleMapping[] {
+  return ROLE_MAPPINGS.filter((r) => !entity || r.code === entity);
+}
+
 export function roleMapping(code: RoleCode): RoleMapping {
   const mapping = ROLE_MAPPINGS.find((r) => r.code === code);
   if (!mapping) throw new Error(`unknown role ${code}`);

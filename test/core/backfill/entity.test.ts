@@ -5,14 +5,11 @@ import {
   type BackfillResult,
   runBackfillToEnd,
 } from '../../../lib/core/backfill/index.ts';
-import { generateDemoData } from '../../../lib/core/demo/generate.ts';
-import { loadDemoData } from '../../../lib/core/demo/load.ts';
 import { ROLE_CODES, ROLE_MAPPINGS } from '../../../lib/core/mapping/roles.ts';
 import { applySchemas } from '../../../lib/core/schema/apply.ts';
-import { LEGACY_TABLES } from '../../../lib/core/schema/legacy.sql.ts';
-import { UNIFIED_TABLES } from '../../../lib/core/schema/unified.sql.ts';
 import type { SqlClient } from '../../../lib/core/sql/types.ts';
 import { realDatabases, type TestDatabase } from '../../support/databases.ts';
+import { resetToDemo as resetDemo } from '../../support/demo-reset.ts';
 import { legacyStateHash, unifiedNaturalState } from '../../support/unified-state.ts';
 
 /** Issue 11: `backfill --entity <role>` limits the run to one legacy table and the links to its records. */
@@ -21,10 +18,7 @@ describe.each(realDatabases)('backfill of one entity type: $name', (backend) => 
   let database: TestDatabase;
   let sql: SqlClient;
 
-  async function resetToDemo(): Promise<void> {
-    await sql.query(`TRUNCATE ${[...LEGACY_TABLES, ...UNIFIED_TABLES].join(', ')} RESTART IDENTITY CASCADE`);
-    await loadDemoData(sql, generateDemoData({ defects: true }));
-  }
+  const resetToDemo = () => resetDemo(sql, { defects: true });
 
   async function backfillAll(request: BackfillRequest): Promise<BackfillResult[]> {
     const results: BackfillResult[] = [];

@@ -8,13 +8,11 @@ import {
   backfillPersonnelAffiliations,
   backfillProjectRelationships,
 } from '../../../lib/core/backfill/index.ts';
-import { type DemoOptions, generateDemoData } from '../../../lib/core/demo/generate.ts';
-import { loadDemoData } from '../../../lib/core/demo/load.ts';
+import type { DemoOptions } from '../../../lib/core/demo/generate.ts';
 import { applySchemas } from '../../../lib/core/schema/apply.ts';
-import { LEGACY_TABLES } from '../../../lib/core/schema/legacy.sql.ts';
-import { UNIFIED_TABLES } from '../../../lib/core/schema/unified.sql.ts';
 import type { SqlClient } from '../../../lib/core/sql/types.ts';
 import { realDatabases, type TestDatabase } from '../../support/databases.ts';
+import { resetToDemo as resetDemo } from '../../support/demo-reset.ts';
 import { instrument } from '../../support/instrumented-sql.ts';
 import { legacyStateHash, unifiedNaturalState, unifiedStateHash } from '../../support/unified-state.ts';
 
@@ -65,10 +63,7 @@ describe.each(realDatabases)('backfill runs: $name', (backend) => {
   let sql: SqlClient;
 
   /** Empties every table (sequences too) and loads the demo data: each test starts from the same state. */
-  async function resetToDemo(options: DemoOptions = { defects: true }): Promise<void> {
-    await sql.query(`TRUNCATE ${[...LEGACY_TABLES, ...UNIFIED_TABLES].join(', ')} RESTART IDENTITY CASCADE`);
-    await loadDemoData(sql, generateDemoData(options));
-  }
+  const resetToDemo = (options: DemoOptions = { defects: true }) => resetDemo(sql, options);
 
   beforeAll(async () => {
     database = await backend.open();

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKFILL_STEPS, type BackfillRequest, runBackfillToEnd } from '../../../lib/core/backfill/index.ts';
-import { type DemoOptions, generateDemoData } from '../../../lib/core/demo/generate.ts';
-import { loadDemoData } from '../../../lib/core/demo/load.ts';
+import type { DemoOptions } from '../../../lib/core/demo/generate.ts';
 import {
   ensureJournal,
   JOURNAL_TABLE,
@@ -14,10 +13,9 @@ import {
 import { UndoInputError, undoRun } from '../../../lib/core/journal/undo.ts';
 import { combineUndoResults, type UndoResult } from '../../../lib/core/journal/undo-contract.ts';
 import { applySchemas } from '../../../lib/core/schema/apply.ts';
-import { LEGACY_TABLES } from '../../../lib/core/schema/legacy.sql.ts';
-import { UNIFIED_TABLES } from '../../../lib/core/schema/unified.sql.ts';
 import type { SqlClient } from '../../../lib/core/sql/types.ts';
 import { realDatabases, type TestDatabase } from '../../support/databases.ts';
+import { resetToDemo as resetDemo } from '../../support/demo-reset.ts';
 import { legacyStateHash, unifiedStateHash } from '../../support/unified-state.ts';
 
 /** Issue 8: a run's journal, and an undo that reverses exactly that run. */
@@ -28,10 +26,7 @@ describe.each(realDatabases)('undo of a backfill run: $name', (backend) => {
 
   async function resetToDemo(options: DemoOptions = { defects: true }): Promise<void> {
     await ensureJournal(sql);
-    await sql.query(
-      `TRUNCATE ${[...LEGACY_TABLES, ...UNIFIED_TABLES, JOURNAL_TABLE, RUNS_TABLE].join(', ')} RESTART IDENTITY CASCADE`,
-    );
-    await loadDemoData(sql, generateDemoData(options));
+    await resetDemo(sql, options, [JOURNAL_TABLE, RUNS_TABLE]);
   }
 
   async function backfillAll(request: BackfillRequest): Promise<void> {
