@@ -1,4 +1,4 @@
-import { journalCte, journalReturning } from '../journal/schema.ts';
+import { journalCte, journalReturning, rowVersionSql } from '../journal/schema.ts';
 import {
   companySourcesCtes,
   recordAssignmentExistsSql,
@@ -235,7 +235,7 @@ const syncPhase = (entity: RoleCode | undefined): BackfillPhase => ({
          ON CONFLICT (company_id) DO UPDATE
             SET ${CLIENT_PROFILE_FIELDS.map((f) => `${f} = EXCLUDED.${f}`).join(', ')}, modified_date = now()
           WHERE ${profileDiffers('t', 'EXCLUDED')}
-         RETURNING t.company_id, (t.xmax = 0) AS inserted, md5(to_jsonb(t)::text) AS after_hash),
+         RETURNING t.company_id, (t.xmax = 0) AS inserted, ${rowVersionSql('t')} AS after_hash),
        written AS (
          SELECT u.company_id::int8 AS row_key, CASE WHEN u.inserted THEN 'insert' ELSE 'update' END AS op,
                 u.after_hash, CASE WHEN u.inserted THEN NULL ELSE to_jsonb(p) END AS before

@@ -2,6 +2,7 @@ import { journalCte, journalReturning } from '../journal/schema.ts';
 import {
   COMPANY_ENTITY_TYPES_SQL,
   personExistsSql,
+  personnelEntityExistsSql,
   personnelEntityTypesSql,
   personnelLinkOrphanReasonSql,
 } from '../mapping/orphans.ts';
@@ -13,8 +14,8 @@ import type { BackfillPhase, BackfillStepDefinition, StepOutcome } from './drive
 import {
   companyIdFromKeySql,
   companyKeySql,
-  entityExistsSql,
   type ResolveMode,
+  recordCompanyByEntityTypeJoinSql,
   WHOLE_RANGE,
 } from './resolve.ts';
 import { ensureLinkIndexes, groupChunkBounds, rowCountSql, runLinkChunkStatement } from './sql-helpers.ts';
@@ -38,44 +39,51 @@ export const PERSONNEL_COUNT_KEYS = [
 
 const TABLE = 'personnel_entity_relationships';
 
-function caseByEntityType(
-  valueFor: (role: (typeof ROLE_MAPPINGS)[number]) => string,
-  fallback = 'NULL',
-): string {
+function caseByEntityType(valueFor: (role: (typeof ROLE_MAPPINGS)[number]) => string): string {
   const branches = ROLE_MAPPINGS.flatMap((role) =>
     role.personnelEntityTypes.map((type) => `WHEN '${type}' THEN ${valueFor(role)}`),
   );
-  return `CASE entity_type ${branches.join(' ')} ELSE ${fallback} END`;
+  return `CASE x.entity_type ${branches.join(' ')} ELSE NULL END`;
 }
 
 const IN_SCOPE_TYPES = COMPANY_ENTITY_TYPES_SQL;
 
 function linkCtes(title: PersonnelTitleColumn, mode: ResolveMode, entity: RoleCode | undefined): string {
-  const resolved = (alias: string, where: string) => `
-    SELECT relationship_id, personnel_id, entity_type, entity_id, title, notes,
-           entity_type IN (${IN_SCOPE_TYPES}) AS in_scope,
-           ${personExistsSql('x.personnel_id')} AS person_exists,
-           ${caseByEntityType((role) => entityExistsSql(role, 'x.entity_id'), 'false')} AS entity_exists,
-           ${caseByEntityType((role) => companyKeySql(role, 'x.entity_id', mode))} AS company_key
-      FROM (SELECT ${alias}.relationship_id, ${alias}.personnel_id, ${alias}.entity_type, ${alias}.entity_id,
-                   ${alias}."${title}" AS title, ${alias}.notes
-              FROM ${TABLE} ${alias} WHERE ${where}) AS x`;
+  const companyKey =
+    mode === 'live'
+      ? 'rc.company_id::text'
+      : caseByEntityType((role) => companyKeySql(role, 'x.entity_id', mode));
+  const companyJoin =
+    mode === 'live' ? recordCompanyByEntityTypeJoinSql('x.entity_type', 'x.entity_id', 'rc') : '';
   const onlyEntity = entity ? ` AND l.entity_type IN (${personnelEntityTypesSql(rolesFor(entity))})` : '';
-  return `chunk AS (${resolved('l', `l.personnel_id > :after::int8 AND l.personnel_id <= :upto${onlyEntity}`)}),
+  // Live, identities come out in the unique index's order (person, company, title): so does the insert.
+  const companyOrder = mode === 'live' ? 'company_id' : 'company_key';
+  return `chunk AS (
+    SELECT x.relationship_id, x.personnel_id, x.entity_type, x.entity_id, x.title, x.notes,
+           x.entity_type IN (${IN_SCOPE_TYPES}) AS in_scope,
+           ${personExistsSql('x.personnel_id')} AS person_exists,
+           ${personnelEntityExistsSql('x.entity_type', 'x.entity_id')} AS entity_exists,
+           ${companyKey} AS company_key
+      FROM (SELECT l.relationship_id, l.personnel_id, l.entity_type, l.entity_id, l."${title}" AS title, l.notes
+              FROM ${TABLE} l
+             WHERE l.personnel_id > :after::int8 AND l.personnel_id <= :upto${onlyEntity}) AS x
+      ${companyJoin}),
   identities AS (
-    SELECT personnel_id, company_key, ${companyIdFromKeySql('company_key', mode)} AS company_id, title,
-           min(relationship_id) AS first_id
-      FROM chunk WHERE in_scope AND person_exists AND entity_exists AND company_key IS NOT NULL
-     GROUP BY personnel_id, company_key, title),
+    -- one sort decides every identity (NULL titles are equal here): notes from its lowest link
+    SELECT DISTINCT ON (personnel_id, ${companyOrder}, title) *
+      FROM (SELECT personnel_id, company_key, ${companyIdFromKeySql('company_key', mode)} AS company_id, title,
+                   relationship_id, notes
+              FROM chunk WHERE in_scope AND person_exists AND entity_exists AND company_key IS NOT NULL) AS links
+     ORDER BY personnel_id, ${companyOrder}, title, relationship_id),
   decided AS (
-    SELECT i.*, l.notes,
-           (SELECT count(*) FROM person_company_affiliations f
-             WHERE f.person_id = i.personnel_id AND f.company_id = i.company_id
-               AND f.title IS NOT DISTINCT FROM i.title) AS existing,
-           (SELECT count(*) FROM person_company_affiliations f
-             WHERE f.person_id = i.personnel_id AND f.company_id = i.company_id
-               AND f.title IS NOT DISTINCT FROM i.title AND f.notes IS DISTINCT FROM l.notes) AS differing
-      FROM identities i JOIN ${TABLE} l ON l.relationship_id = i.first_id)`;
+    -- one probe per identity through the index on (person, company, …); no constraint covers the title
+    SELECT i.*, e.existing, e.differing
+      FROM identities i
+      CROSS JOIN LATERAL (
+        SELECT count(*) AS existing, count(*) FILTER (WHERE f.notes IS DISTINCT FROM i.notes) AS differing
+          FROM person_company_affiliations f
+         WHERE f.person_id = i.personnel_id AND f.company_id = i.company_id
+           AND f.title IS NOT DISTINCT FROM i.title) AS e)`;
 }
 
 /**
@@ -92,17 +100,15 @@ function chunkStatement(
       ? `inserted AS (
            INSERT INTO person_company_affiliations AS t (person_id, company_id, title, notes, is_primary)
            SELECT personnel_id, company_id, title, notes, false FROM decided WHERE existing = 0
-            -- in the unique index's order: the chunk goes through its pages once, not at random
             ORDER BY personnel_id, company_id, title
            RETURNING ${journalReturning('person_company_affiliations', 't', 'insert')}),
          ${journalCte('inserted', 'person_company_affiliations')},
          updated AS (
            UPDATE person_company_affiliations f SET notes = d.notes, modified_date = now()
-             FROM decided d, person_company_affiliations prev
-            WHERE f.person_id = d.personnel_id AND f.company_id = d.company_id
+             FROM decided d
+            WHERE d.differing > 0 AND f.person_id = d.personnel_id AND f.company_id = d.company_id
               AND f.title IS NOT DISTINCT FROM d.title AND f.notes IS DISTINCT FROM d.notes
-              AND prev.affiliation_id = f.affiliation_id
-           RETURNING ${journalReturning('person_company_affiliations', 'f', { beforeAlias: 'prev' })}),
+           RETURNING ${journalReturning('person_company_affiliations', 'f', 'update')}),
          ${journalCte('updated', 'person_company_affiliations')},`
       : '';
   const [inserted, updated] =

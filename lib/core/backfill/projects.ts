@@ -9,6 +9,7 @@ import {
   companyKeySql,
   entityExistsSql,
   type ResolveMode,
+  recordCompanyJoinSql,
   WHOLE_RANGE,
 } from './resolve.ts';
 import { ensureLinkIndexes, groupChunkBounds, rowCountSql, runLinkChunkStatement } from './sql-helpers.ts';
@@ -33,65 +34,84 @@ export const PROJECT_COUNT_KEYS = [
 function linkCtes(role: RoleMapping, mode: ResolveMode): string {
   const table = role.projectLinkTable;
   const entity = role.projectLinkEntityColumn;
-  const resolved = (alias: string) => `
-      SELECT ${alias}.relationship_id, ${alias}.project_id, ${alias}.${entity} AS entity_id,
-             ${alias}.is_confidential, ${alias}.notes,
-             ${projectExistsSql(`${alias}.project_id`)} AS project_exists,
-             ${entityExistsSql(role, `${alias}.${entity}`)} AS entity_exists,
-             ${companyKeySql(role, `${alias}.${entity}`, mode)} AS company_key
-        FROM ${table} ${alias}`;
-  return `chunk AS (${resolved('l')} WHERE l.project_id > :after::int8 AND l.project_id <= :upto),
+  const companyId = companyIdFromKeySql('company_key', mode);
+  // Live, identities come out in company id order: the insert then walks the unique index in its order.
+  const [identityOrder, partition] =
+    mode === 'live' ? ['company_id', companyId] : ['company_key', 'company_key'];
+  return `chunk AS (
+    SELECT l.relationship_id, l.project_id, l.${entity} AS entity_id, l.is_confidential, l.notes,
+           ${projectExistsSql('l.project_id')} AS project_exists,
+           ${entityExistsSql(role, `l.${entity}`)} AS entity_exists,
+           ${mode === 'live' ? 'rc.company_id::text' : companyKeySql(role, `l.${entity}`, mode)} AS company_key
+      FROM ${table} l ${mode === 'live' ? recordCompanyJoinSql(role, `l.${entity}`, 'rc') : ''}
+     WHERE l.project_id > :after::int8 AND l.project_id <= :upto),
   identities AS (
-    SELECT company_key, ${companyIdFromKeySql('company_key', mode)} AS company_id, project_id,
-           min(relationship_id) AS first_id, bool_or(is_confidential) AS confidential
-      FROM chunk WHERE project_exists AND entity_exists AND company_key IS NOT NULL
-     GROUP BY company_key, project_id),
-  decided AS (
-    SELECT i.*, l.notes, a.assignment_id, a.is_confidential AS current_confidential, a.notes AS current_notes
-      FROM identities i
-      JOIN ${table} l ON l.relationship_id = i.first_id
-      LEFT JOIN company_roles r ON r.role_code = '${role.code}'
-      LEFT JOIN company_role_assignments a ON a.company_id = i.company_id AND a.role_id = r.role_id
-            AND a.context_type = 'Project' AND a.context_id = i.project_id)`;
+    -- one sort decides every identity: notes from its lowest link, confidential when any link is
+    SELECT DISTINCT ON (${identityOrder}, project_id) *
+      FROM (SELECT company_key, ${companyId} AS company_id, project_id, relationship_id, notes,
+                   bool_or(is_confidential) OVER (PARTITION BY ${partition}, project_id ORDER BY relationship_id
+                                                  ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+                     AS confidential
+              FROM chunk WHERE project_exists AND entity_exists AND company_key IS NOT NULL) AS links
+     ORDER BY ${identityOrder}, project_id, relationship_id)`;
 }
 
 /** An existing assignment the identity's rows change: confidentiality gained (never lost) or other notes. */
-const changesExisting = (d: string) => `${d}assignment_id IS NOT NULL
-  AND ((${d}confidential AND NOT ${d}current_confidential) OR ${d}notes IS DISTINCT FROM ${d}current_notes)`;
+function changesExisting(
+  identity: { confidential: string; notes: string },
+  current: { confidential: string; notes: string },
+): string {
+  return `((${identity.confidential} AND NOT ${current.confidential}) OR ${identity.notes} IS DISTINCT FROM ${current.notes})`;
+}
 
 /**
  * One statement for a chunk (or, dry, for the whole table): in a live run the writes, journaled; in both
  * the counts the step reports and its orphan sample — so the links are resolved once, not once per count.
+ *
+ * Each identity's assignment is looked up with one probe of the unique index (not a join, whose plan
+ * would rest on statistics the backfill itself makes stale). Live, one upsert writes the identities
+ * that are new or change their assignment; identities already done never reach it, so a retried or
+ * repeated chunk takes no sequence value. It only updates a row this statement's snapshot sees: one the
+ * application wrote since is left alone, as a dry run could not have predicted it.
  */
 function chunkStatement(role: RoleMapping, mode: ResolveMode): string {
+  const current = { confidential: 'current_confidential', notes: 'current_notes' };
+  const changes = `assignment_id IS NOT NULL AND ${changesExisting({ confidential: 'confidential', notes: 'notes' }, current)}`;
+  const decided = `decided AS (
+           SELECT i.*, a.assignment_id, a.is_confidential AS current_confidential, a.notes AS current_notes
+             FROM identities i
+             LEFT JOIN LATERAL (
+               SELECT a.assignment_id, a.is_confidential, a.notes FROM company_role_assignments a
+                WHERE a.company_id = i.company_id AND a.context_type = 'Project' AND a.context_id = i.project_id
+                  AND a.role_id = (SELECT role_id FROM company_roles WHERE role_code = '${role.code}')
+                LIMIT 1) a ON true)`;
   const writes =
     mode === 'live'
-      ? `inserted AS (
+      ? `${decided},
+         written AS (
            INSERT INTO company_role_assignments AS t
                   (company_id, role_id, context_type, context_id, is_primary, is_confidential, notes)
            SELECT d.company_id, r.role_id, 'Project', d.project_id, false, d.confidential, d.notes
              FROM decided d JOIN company_roles r ON r.role_code = '${role.code}'
-            WHERE d.assignment_id IS NULL
-            -- in the unique index's order: the chunk goes through its pages once, not at random
+            WHERE d.assignment_id IS NULL OR (${changes})
             ORDER BY d.company_id, d.project_id
-           ON CONFLICT (company_id, role_id, context_type, context_id) DO NOTHING
-           RETURNING ${journalReturning('company_role_assignments', 't', 'insert')}),
-         ${journalCte('inserted', 'company_role_assignments')},
-         updated AS (
-           UPDATE company_role_assignments a
-              SET is_confidential = a.is_confidential OR d.confidential, notes = d.notes, modified_date = now()
-             FROM decided d, company_role_assignments prev
-            WHERE a.assignment_id = d.assignment_id AND ${changesExisting('d.')}
-              AND prev.assignment_id = a.assignment_id
-           RETURNING ${journalReturning('company_role_assignments', 'a', { beforeAlias: 'prev' })}),
-         ${journalCte('updated', 'company_role_assignments')},`
-      : '';
+           ON CONFLICT (company_id, role_id, context_type, context_id) DO UPDATE
+              SET is_confidential = t.is_confidential OR EXCLUDED.is_confidential, notes = EXCLUDED.notes,
+                  modified_date = now()
+            WHERE ${changesExisting({ confidential: 'EXCLUDED.is_confidential', notes: 'EXCLUDED.notes' }, { confidential: 't.is_confidential', notes: 't.notes' })}
+              AND EXISTS (SELECT 1 FROM company_role_assignments seen WHERE seen.assignment_id = t.assignment_id)
+           RETURNING ${journalReturning('company_role_assignments', 't', 'upsert')}),
+         ${journalCte('written', 'company_role_assignments')},`
+      : `${decided},`;
   const [inserted, updated] =
     mode === 'live'
-      ? ['(SELECT count(*) FROM inserted)', '(SELECT count(*) FROM updated)']
+      ? [
+          "(SELECT count(*) FROM written WHERE op = 'insert')",
+          "(SELECT count(*) FROM written WHERE op = 'update')",
+        ]
       : [
           '(SELECT count(*) FROM decided WHERE assignment_id IS NULL)',
-          `(SELECT count(*) FROM decided WHERE ${changesExisting('')})`,
+          `(SELECT count(*) FROM decided WHERE ${changes})`,
         ];
   return `WITH ${linkCtes(role, mode)},
      ${writes}

@@ -1,6 +1,6 @@
 import { legacyRecordExistsSql } from '../mapping/orphans.ts';
-import { recordCompanySql } from '../mapping/record-sources.ts';
-import { type RoleMapping, trimmedNameSql } from '../mapping/roles.ts';
+import { recordCompaniesSql, recordCompanySql } from '../mapping/record-sources.ts';
+import { ROLE_MAPPINGS, type RoleMapping, trimmedNameSql } from '../mapping/roles.ts';
 
 /**
  * Which company a legacy entity belongs to, as SQL.
@@ -22,6 +22,32 @@ export function companyKeySql(role: RoleMapping, entityIdSql: string, mode: Reso
             (SELECT CASE WHEN ${name} = '' THEN NULL ELSE coalesce('c:' || co.company_id, 'n:' || ${name}) END
                FROM ${role.legacyTable} e LEFT JOIN companies co ON co.company_name = ${name}
               WHERE e.${role.idColumn} = ${entityIdSql}))`;
+}
+
+/**
+ * Live, a link step resolves a whole chunk's companies with one join against this (alias.company_id:
+ * NULL where the entity has no record assignment), rather than one lookup per link: a tenth of the time.
+ */
+export function recordCompanyJoinSql(role: RoleMapping, entityIdSql: string, alias: string): string {
+  return `LEFT JOIN (${recordCompaniesSql(role)}) AS ${alias} ON ${alias}.legacy_id = ${entityIdSql}`;
+}
+
+/**
+ * The same for personnel links, whose entity_type says which role's records their entity_id keys:
+ * alias.company_id from the record companies of every role, by entity type.
+ */
+export function recordCompanyByEntityTypeJoinSql(
+  entityTypeSql: string,
+  entityIdSql: string,
+  alias: string,
+): string {
+  const byType = ROLE_MAPPINGS.flatMap((role) =>
+    role.personnelEntityTypes.map(
+      (type) => `SELECT '${type}'::text AS entity_type, m.* FROM (${recordCompaniesSql(role)}) AS m`,
+    ),
+  );
+  return `LEFT JOIN (${byType.join(' UNION ALL ')}) AS ${alias}
+            ON ${alias}.entity_type = ${entityTypeSql} AND ${alias}.legacy_id = ${entityIdSql}`;
 }
 
 /** The existing company's id for a key made by companyKeySql; NULL for a company yet to be created. */

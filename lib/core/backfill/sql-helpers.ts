@@ -17,6 +17,17 @@ export function rowCountSql(table: string): string {
  */
 export const JIT_OFF_FOR_TRANSACTION = `set_config('jit', 'off', true) AS jit_setting`;
 
+/**
+ * For a link step's chunk transaction, with JIT off: no nested-loop joins. Its statements join a chunk of
+ * links to what they point at (the records' companies, the projects); the planner picks a nested loop
+ * when the statistics say a side is nearly empty, and the unified tables' statistics are stale during a
+ * migration by nature (the companies step has just filled them). A nested loop over a chunk's 50,000 links
+ * with a side the statistics call empty runs for minutes; hash and merge joins stay linear whatever the
+ * estimates. Lookups written as correlated subqueries (one index probe per row) are not joins and keep
+ * their plans.
+ */
+export const NO_NESTED_LOOPS_FOR_TRANSACTION = `set_config('enable_nestloop', 'off', true) AS nestloop_setting`;
+
 /** The next keyset chunk of a legacy table: its last key and its size, or null when none is left. */
 export async function legacyChunkBounds(
   sql: SqlSession,
@@ -57,7 +68,7 @@ export async function groupChunkBounds(
      SELECT b.upto,
             (SELECT count(*) FROM ${table} t WHERE t.${groupColumn} > :after::int8 AND t.${groupColumn} <= b.upto)::int AS rows,
             NOT EXISTS (SELECT 1 FROM ${table} t WHERE t.${groupColumn} > b.upto) AS last,
-            ${JIT_OFF_FOR_TRANSACTION}
+            ${JIT_OFF_FOR_TRANSACTION}, ${NO_NESTED_LOOPS_FOR_TRANSACTION}
        FROM bound b`,
     { after, limit },
   );

@@ -7,6 +7,7 @@ import {
   type JournaledTable,
   keyColumnOf,
   RUNS_TABLE,
+  rowFingerprintSql,
 } from './schema.ts';
 import {
   emptyOutcomeCounts,
@@ -256,15 +257,14 @@ function pendingEntriesSql(table: JournaledTable, limit: string | null, pass: Pa
            ORDER BY row_key DESC${limit ? ` LIMIT ${limit}` : ''}`;
 }
 
-const rowHash = (alias: string) => `md5(to_jsonb(${alias})::text)`;
-
 /**
  * True when the run inserted child row `alias` and would delete it: its first pending entry is an
  * insert and the row is as the run left it.
  */
 function runWillDelete(childTable: JournaledTable, childKey: string, alias: string): string {
   return `coalesce((SELECT (array_agg(j.op ORDER BY j.entry_id))[1] = 'insert'
-                       AND (array_agg(j.after_hash ORDER BY j.entry_id DESC))[1] = ${rowHash(alias)}
+                       AND (array_agg(j.after_hash ORDER BY j.entry_id DESC))[1]
+                           = ${rowFingerprintSql(alias, '(array_agg(j.after_hash ORDER BY j.entry_id DESC))[1]')}
                   FROM ${JOURNAL_TABLE} j
                  WHERE j.run_id = :run_id AND j.table_name = '${childTable}'
                    AND j.row_key = ${alias}.${childKey} AND j.undone_at IS NULL), false)`;
@@ -299,7 +299,7 @@ function classifiedCtes(
     SELECT e.*,
            CASE WHEN t.${shape.key} IS NULL
                   THEN CASE WHEN e.last_op = 'delete' AND e.first_op <> 'insert' THEN 'reinserted' ELSE 'gone' END
-                WHEN ${rowHash('t')} IS DISTINCT FROM e.last_hash THEN 'keptChanged'
+                WHEN ${rowFingerprintSql('t', 'e.last_hash')} IS DISTINCT FROM e.last_hash THEN 'keptChanged'
                 WHEN e.first_op = 'insert' AND (${hasDependents}) THEN 'keptDependent'
                 WHEN e.first_op = 'insert' THEN 'deleted'
                 ELSE 'restored' END AS outcome
@@ -399,7 +399,7 @@ function dependentsSelect(references: Reference[]): string {
     return `SELECT '${ref.childTable}' AS "table", ${key} AS id, '${ref.childColumn}' AS "column",
                    '${ref.parentTable}' AS "references", e.row_key AS "referencedId"
               FROM (${pendingEntriesSql(ref.parentTable, null)}) e
-              JOIN ${ref.parentTable} p ON p.${keyColumnOf(ref.parentTable)} = e.row_key AND ${rowHash('p')} = e.last_hash
+              JOIN ${ref.parentTable} p ON p.${keyColumnOf(ref.parentTable)} = e.row_key AND ${rowFingerprintSql('p', 'e.last_hash')} = e.last_hash
               JOIN ${ref.childTable} d ON ${dependentRowsCondition(ref, 'e.row_key', 'd')}
              WHERE e.first_op = 'insert'`;
   });
@@ -414,7 +414,7 @@ function changedSinceSelect(shapes: TableShape[]): string {
       (shape) => `SELECT '${shape.table}' AS "table", e.row_key AS id, e.first_op AS "runDid"
                     FROM (${pendingEntriesSql(shape.table, null)}) e
                     JOIN ${shape.table} t ON t.${shape.key} = e.row_key
-                   WHERE ${rowHash('t')} IS DISTINCT FROM e.last_hash`,
+                   WHERE ${rowFingerprintSql('t', 'e.last_hash')} IS DISTINCT FROM e.last_hash`,
     )
     .join('\nUNION ALL\n')}) AS x ORDER BY "table", id`;
 }

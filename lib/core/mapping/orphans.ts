@@ -28,7 +28,6 @@ export function legacyRecordExistsSql(role: RoleMapping, idSql: string): string 
   return `EXISTS (SELECT 1 FROM ${role.legacyTable} e WHERE e.${role.idColumn} = ${idSql})`;
 }
 
-/** The entity_type values of personnel links that point at a company record, as an SQL list. */
 /** The entity_type values of personnel links that point at the given roles' records, as an SQL list. */
 export function personnelEntityTypesSql(roles: readonly RoleMapping[]): string {
   return roles

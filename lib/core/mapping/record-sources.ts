@@ -21,6 +21,19 @@ export function recordCompanySql(role: RoleMapping, legacyIdSql: string): string
   return `(SELECT a.company_id ${recordAssignmentsOf(role, legacyIdSql)} ORDER BY a.assignment_id LIMIT 1)`;
 }
 
+/**
+ * Every legacy record of `role` that has a record assignment, with its company (the lowest assignment
+ * id's, as recordCompanySql): columns legacy_id and company_id, one row per legacy_id. To join rather
+ * than look up row by row, where many rows want their company.
+ */
+export function recordCompaniesSql(role: RoleMapping): string {
+  return `SELECT DISTINCT ON (a.context_id) a.context_id AS legacy_id, a.company_id
+            FROM company_role_assignments a
+           WHERE a.context_type = '${role.recordContextType}'
+             AND a.role_id = (SELECT r.role_id FROM company_roles r WHERE r.role_code = '${role.code}')
+           ORDER BY a.context_id, a.assignment_id`;
+}
+
 /** Existing record assignments of `role` whose context_id is `legacyIdSql` (alias `a`, role alias `r`). */
 export function recordAssignmentJoin(role: RoleMapping, legacyIdSql: string, extraCondition = ''): string {
   return `JOIN company_role_assignments a ON a.context_id = ${legacyIdSql}

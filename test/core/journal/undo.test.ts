@@ -4,6 +4,7 @@ import type { DemoOptions } from '../../../lib/core/demo/generate.ts';
 import {
   ensureJournal,
   JOURNAL_TABLE,
+  JOURNALED_TABLES,
   type JournaledTable,
   journalCte,
   journalReturning,
@@ -142,6 +143,66 @@ describe.each(realDatabases)('undo of a backfill run: $name', (backend) => {
     await sql.query(
       `DELETE FROM companies WHERE company_name IN ('Written By The Application', 'Renamed By The Application')`,
     );
+    expect(await unifiedStateHash(sql)).toBe(before);
+  });
+
+  it('keeps a row the application rewrote with the values it already had: its version moved', async () => {
+    // Prepare
+    await resetToDemo();
+    await backfillAll({ runId: 'run-touched' });
+    const { rows } = await sql.query<{ id: number }>(
+      `SELECT min(row_key)::int AS id FROM ${JOURNAL_TABLE}
+        WHERE run_id = 'run-touched' AND table_name = 'companies' AND op = 'insert'`,
+    );
+    const touched = Number(rows[0]?.id);
+    await sql.query(`UPDATE companies SET company_name = company_name WHERE company_id = :id`, {
+      id: touched,
+    });
+
+    // Act
+    const result = await undoToEnd({ runId: 'run-touched' });
+
+    // Assess
+    expect(result.totals.keptChanged).toBe(1);
+    expect(result.changedSince.sample).toEqual([{ table: 'companies', id: touched, runDid: 'insert' }]);
+  });
+
+  it('compares entries an earlier journal recorded as md5 hashes of the row by content', async () => {
+    // Prepare: a run journaled as before row versions existed (after_hash = md5 of the row's JSON)
+    await resetToDemo();
+    const before = await unifiedStateHash(sql);
+    await backfillAll({ runId: 'run-md5' });
+    for (const { table, key } of JOURNALED_TABLES)
+      await sql.query(
+        `UPDATE ${JOURNAL_TABLE} j SET after_hash = md5(to_jsonb(t)::text) FROM ${table} t
+          WHERE j.run_id = 'run-md5' AND j.table_name = '${table}' AND j.after_hash IS NOT NULL
+            AND t.${key} = j.row_key`,
+      );
+    const { rows } = await sql.query<{ id: number }>(
+      `SELECT min(row_key)::int AS id FROM ${JOURNAL_TABLE}
+        WHERE run_id = 'run-md5' AND table_name = 'companies' AND op = 'insert'`,
+    );
+    const renamed = Number(rows[0]?.id);
+    await sql.query(`UPDATE companies SET notes = 'changed since' WHERE company_id = :id`, { id: renamed });
+    const touched = Number(
+      (
+        await sql.query<{ id: number }>(
+          `SELECT max(row_key)::int AS id FROM ${JOURNAL_TABLE}
+            WHERE run_id = 'run-md5' AND table_name = 'companies' AND op = 'insert'`,
+        )
+      ).rows[0]?.id,
+    );
+    await sql.query(`UPDATE companies SET company_name = company_name WHERE company_id = :id`, {
+      id: touched,
+    });
+
+    // Act
+    const result = await undoToEnd({ runId: 'run-md5' });
+
+    // Assess: the renamed row stays; the one rewritten with its own values is as the run left it, so it goes
+    expect(result.totals.keptChanged).toBe(1);
+    expect(result.changedSince.sample).toEqual([{ table: 'companies', id: renamed, runDid: 'insert' }]);
+    await sql.query(`DELETE FROM companies WHERE company_id = :id`, { id: renamed });
     expect(await unifiedStateHash(sql)).toBe(before);
   });
 
