@@ -18,7 +18,16 @@ export function recordAssignmentExistsSql(role: RoleMapping, legacyIdSql: string
 
 /** The company that row's record assignment points at (the lowest assignment id if several); NULL when none. */
 export function recordCompanySql(role: RoleMapping, legacyIdSql: string): string {
-  return `(SELECT a.company_id ${recordAssignmentsOf(role, legacyIdSql)} ORDER BY a.assignment_id LIMIT 1)`;
+  // The role's id as an uncorrelated subquery: computed once per statement, not joined on every lookup.
+  return `(SELECT a.company_id FROM company_role_assignments a
+            WHERE a.context_type = '${role.recordContextType}' AND a.context_id = ${legacyIdSql}
+              AND a.role_id = ${roleIdSql(role)}
+            ORDER BY a.assignment_id LIMIT 1)`;
+}
+
+/** The role's id in company_roles (NULL when it has none), as a scalar subquery. */
+export function roleIdSql(role: RoleMapping): string {
+  return `(SELECT r.role_id FROM company_roles r WHERE r.role_code = '${role.code}')`;
 }
 
 /**
@@ -30,7 +39,7 @@ export function recordCompaniesSql(role: RoleMapping): string {
   return `SELECT DISTINCT ON (a.context_id) a.context_id AS legacy_id, a.company_id
             FROM company_role_assignments a
            WHERE a.context_type = '${role.recordContextType}'
-             AND a.role_id = (SELECT r.role_id FROM company_roles r WHERE r.role_code = '${role.code}')
+             AND a.role_id = ${roleIdSql(role)}
            ORDER BY a.context_id, a.assignment_id`;
 }
 

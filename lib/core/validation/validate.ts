@@ -12,6 +12,7 @@ import {
   companySourcesCtes,
   recordAssignmentExistsSql,
   recordCompanySql,
+  roleIdSql,
 } from '../mapping/record-sources.ts';
 import { ROLE_MAPPINGS, trimmedNameSql } from '../mapping/roles.ts';
 import { requireSchemas } from '../schema/introspect.ts';
@@ -90,15 +91,20 @@ function projectLinksSql(): string {
         (SELECT json_agg(s) FROM (
            SELECT '${orphans.table}' AS "table", o.id, o.reason FROM (${orphans.sql}) AS o
             ORDER BY o.id LIMIT :sample) AS s) AS orphan_sample
-      FROM (SELECT l.is_confidential,
-                   ${projectExistsSql('l.project_id')} AS project_exists,
-                   ${legacyRecordExistsSql(role, entity)} AS entity_exists,
+      FROM (SELECT c.is_confidential, c.project_exists, c.entity_exists,
                    pa.assignment_id, pa.is_confidential AS assignment_confidential
-              FROM ${role.projectLinkTable} l
-              LEFT JOIN company_roles r ON r.role_code = '${role.code}'
-              LEFT JOIN company_role_assignments pa
-                     ON pa.company_id = ${recordCompanySql(role, entity)} AND pa.role_id = r.role_id
-                    AND pa.context_type = 'Project' AND pa.context_id = l.project_id) AS x`;
+              FROM (SELECT l.is_confidential, l.project_id,
+                           ${projectExistsSql('l.project_id')} AS project_exists,
+                           ${legacyRecordExistsSql(role, entity)} AS entity_exists,
+                           ${recordCompanySql(role, entity)} AS company_id
+                      FROM ${role.projectLinkTable} l
+                    OFFSET 0) AS c -- keeps the company lookup once per link, not inside the join below
+              -- one probe of the unique index per link (a join would hash every project assignment)
+              LEFT JOIN LATERAL (
+                SELECT pa.assignment_id, pa.is_confidential FROM company_role_assignments pa
+                 WHERE pa.company_id = c.company_id AND pa.role_id = ${roleIdSql(role)}
+                   AND pa.context_type = 'Project' AND pa.context_id = c.project_id
+                 LIMIT 1) AS pa ON true) AS x`;
   }).join('\nUNION ALL\n');
 }
 
