@@ -7,9 +7,9 @@ import type { SqlSession } from '../sql/types.ts';
  *
  * - `company_migration_runs`: one row per run id that wrote something.
  * - `company_migration_journal`: one row per row a run inserted, updated or deleted, written by the same
- *   statement as the write itself (so in the chunk's transaction): the table and key, `op`, a hash of the
- *   row as the run left it (to tell whether someone changed it since; NULL for a delete: the run left no
- *   row) and, for an update or a delete, the whole row as it was.
+ *   statement as the write itself (so in the chunk's transaction): the table and key, `op`, the version of
+ *   the row as the run left it (`after_hash`, see rowVersionSql: to tell whether someone changed it
+ *   since; NULL for a delete: the run left no row) and, for an update or a delete, the whole row as it was.
  */
 export const JOURNAL_TABLE = 'company_migration_journal';
 export const RUNS_TABLE = 'company_migration_runs';
@@ -129,21 +129,21 @@ export function journalReturning(
   op: 'insert' | 'update' | 'upsert' | 'delete' | { beforeAlias: string },
 ): string {
   const key = `${alias}.${keyColumnOf(table)}`;
-  const hash = rowVersionSql(alias);
+  const version = rowVersionSql(alias);
   // A subquery runs on the statement's snapshot, which still sees a row it updated as it was before.
   const snapshotBefore = `(SELECT to_jsonb(b) FROM ${table} b WHERE b.${keyColumnOf(table)} = ${key})`;
   if (op === 'update')
-    return `${key}::int8 AS row_key, 'update'::text AS op, ${hash} AS after_hash, ${snapshotBefore} AS before`;
+    return `${key}::int8 AS row_key, 'update'::text AS op, ${version} AS after_hash, ${snapshotBefore} AS before`;
   // INSERT … ON CONFLICT DO UPDATE: xmax = 0 marks a row it inserted.
   if (op === 'upsert')
     return `${key}::int8 AS row_key, CASE WHEN ${alias}.xmax = 0 THEN 'insert' ELSE 'update' END AS op,
-            ${hash} AS after_hash,
+            ${version} AS after_hash,
             CASE WHEN ${alias}.xmax <> 0 THEN ${snapshotBefore} END AS before`;
   if (op === 'insert')
-    return `${key}::int8 AS row_key, 'insert'::text AS op, ${hash} AS after_hash, NULL::jsonb AS before`;
+    return `${key}::int8 AS row_key, 'insert'::text AS op, ${version} AS after_hash, NULL::jsonb AS before`;
   if (op === 'delete')
     return `${key}::int8 AS row_key, 'delete'::text AS op, NULL::text AS after_hash, to_jsonb(${alias}) AS before`;
-  return `${key}::int8 AS row_key, 'update'::text AS op, ${hash} AS after_hash, to_jsonb(${op.beforeAlias}) AS before`;
+  return `${key}::int8 AS row_key, 'update'::text AS op, ${version} AS after_hash, to_jsonb(${op.beforeAlias}) AS before`;
 }
 
 /**

@@ -240,8 +240,8 @@ type Pass = 'leftDeleted' | 'leftPresent' | null;
 
 /**
  * The run's pending journal entries of one table, folded into one line per row (newest key first):
- * the first op and before-image (the row as it was before the run), and the last op and hash (the row
- * as the run left it; no hash when the run left it deleted).
+ * the first op and before-image (the row as it was before the run), and the last op and `after_hash`
+ * (the row's version as the run left it; none when the run left it deleted).
  */
 function pendingEntriesSql(table: JournaledTable, limit: string | null, pass: Pass = null): string {
   const lastOp = `(array_agg(op ORDER BY entry_id DESC))[1]`;

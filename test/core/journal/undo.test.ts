@@ -103,6 +103,33 @@ describe.each(realDatabases)('undo of a backfill run: $name', (backend) => {
     expect(result.totals).toMatchObject({ deleted: 3, restored: 1, keptChanged: 0 });
   });
 
+  it('gives the affiliations and project assignments a later run updated their earlier values back', async () => {
+    // Prepare: the second run updates link rows the first one wrote (upsert and update, journaled)
+    await resetToDemo({ defects: false });
+    await backfillAll({ runId: 'run-first' });
+    const afterFirst = await unifiedStateHash(sql);
+    await sql.runScript(`
+      UPDATE personnel_entity_relationships SET notes = 'changed before the second run';
+      UPDATE project_vendor_relationships SET notes = 'changed before the second run', is_confidential = true;`);
+    await backfillAll({ runId: 'run-second' });
+    const { rows: updates } = await sql.query<{ table_name: string; n: number; with_before: number }>(
+      `SELECT table_name, count(*)::int AS n, count(before)::int AS with_before FROM ${JOURNAL_TABLE}
+        WHERE run_id = 'run-second' AND op = 'update' GROUP BY table_name ORDER BY table_name`,
+    );
+
+    // Act
+    const result = await undoToEnd({ runId: 'run-second' });
+
+    // Assess
+    expect(updates.map((u) => u.table_name)).toEqual([
+      'company_role_assignments',
+      'person_company_affiliations',
+    ]);
+    for (const u of updates) expect(u.with_before).toBe(u.n);
+    expect(await unifiedStateHash(sql)).toBe(afterFirst);
+    expect(result.totals.restored).toBe(updates.reduce((sum, u) => sum + u.n, 0));
+  });
+
   it('keeps the application’s writes made after the run, and says which of the run’s rows it left', async () => {
     // Prepare
     await resetToDemo();
