@@ -13,7 +13,7 @@ import type { SqlParams, SqlSession } from '../sql/types.ts';
 import type { BackfillPhase, BackfillStepDefinition, StepOutcome } from './driver.ts';
 import {
   companyIdFromKeySql,
-  companyKeySql,
+  predictedCompanyKeySql,
   type ResolveMode,
   recordCompanyByEntityTypeJoinSql,
   WHOLE_RANGE,
@@ -52,7 +52,7 @@ function linkCtes(title: PersonnelTitleColumn, mode: ResolveMode, entity: RoleCo
   const companyKey =
     mode === 'live'
       ? 'rc.company_id::text'
-      : caseByEntityType((role) => companyKeySql(role, 'x.entity_id', mode));
+      : caseByEntityType((role) => predictedCompanyKeySql(role, 'x.entity_id'));
   const companyJoin =
     mode === 'live' ? recordCompanyByEntityTypeJoinSql('x.entity_type', 'x.entity_id', 'rc') : '';
   const onlyEntity = entity ? ` AND l.entity_type IN (${personnelEntityTypesSql(rolesFor(entity))})` : '';

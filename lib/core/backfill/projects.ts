@@ -1,13 +1,14 @@
 import { journalCte, journalReturning } from '../journal/schema.ts';
 import { projectExistsSql, projectLinkOrphanReasonSql } from '../mapping/orphans.ts';
+import { roleIdSql } from '../mapping/record-sources.ts';
 import { ROLE_MAPPINGS, type RoleCode, type RoleMapping, rolesFor } from '../mapping/roles.ts';
 import type { SqlParams, SqlSession } from '../sql/types.ts';
 import { mergeSample } from './contract.ts';
 import type { BackfillPhase, BackfillStepDefinition, StepOutcome } from './driver.ts';
 import {
   companyIdFromKeySql,
-  companyKeySql,
   entityExistsSql,
+  predictedCompanyKeySql,
   type ResolveMode,
   recordCompanyJoinSql,
   WHOLE_RANGE,
@@ -42,7 +43,7 @@ function linkCtes(role: RoleMapping, mode: ResolveMode): string {
     SELECT l.relationship_id, l.project_id, l.${entity} AS entity_id, l.is_confidential, l.notes,
            ${projectExistsSql('l.project_id')} AS project_exists,
            ${entityExistsSql(role, `l.${entity}`)} AS entity_exists,
-           ${mode === 'live' ? 'rc.company_id::text' : companyKeySql(role, `l.${entity}`, mode)} AS company_key
+           ${mode === 'live' ? 'rc.company_id::text' : predictedCompanyKeySql(role, `l.${entity}`)} AS company_key
       FROM ${table} l ${mode === 'live' ? recordCompanyJoinSql(role, `l.${entity}`, 'rc') : ''}
      WHERE l.project_id > :after::int8 AND l.project_id <= :upto),
   identities AS (
@@ -83,7 +84,7 @@ function chunkStatement(role: RoleMapping, mode: ResolveMode): string {
              LEFT JOIN LATERAL (
                SELECT a.assignment_id, a.is_confidential, a.notes FROM company_role_assignments a
                 WHERE a.company_id = i.company_id AND a.context_type = 'Project' AND a.context_id = i.project_id
-                  AND a.role_id = (SELECT role_id FROM company_roles WHERE role_code = '${role.code}')
+                  AND a.role_id = ${roleIdSql(role)}
                 LIMIT 1) a ON true)`;
   const writes =
     mode === 'live'

@@ -6,17 +6,18 @@ import { ROLE_MAPPINGS, type RoleMapping, trimmedNameSql } from '../mapping/role
  * Which company a legacy entity belongs to, as SQL.
  *
  * - live: the company its record assignment points at (the companies step made it); NULL when the
- *   entity has none (it was not migrated, e.g. a blank name).
+ *   entity has none (it was not migrated, e.g. a blank name). A link step joins a whole chunk to its
+ *   companies (recordCompanyJoinSql) and keys them by id, '<id>'.
  * - dry: what the companies step would give it, without writing: its record assignment's company,
- *   else the company whose name equals its trimmed name, else a company yet to be created.
+ *   else the company whose name equals its trimmed name, else a company yet to be created. The key is
+ *   'c:<id>' or 'n:<name>' (predictedCompanyKeySql).
  *
- * Both return a `company_key` (text) that identifies the company — '<id>' live; 'c:<id>' or
- * 'n:<name>' dry — and `company_id` where the company exists.
+ * companyIdFromKeySql gives the `company_id` of either key where the company exists.
  */
 export type ResolveMode = 'live' | 'dry';
 
-export function companyKeySql(role: RoleMapping, entityIdSql: string, mode: ResolveMode): string {
-  if (mode === 'live') return `(${recordCompanySql(role, entityIdSql)})::text`;
+/** The dry run's company key of one legacy entity (see ResolveMode). */
+export function predictedCompanyKeySql(role: RoleMapping, entityIdSql: string): string {
   const name = trimmedNameSql(`e.${role.nameColumn}`);
   return `coalesce('c:' || ${recordCompanySql(role, entityIdSql)},
             (SELECT CASE WHEN ${name} = '' THEN NULL ELSE coalesce('c:' || co.company_id, 'n:' || ${name}) END
@@ -50,7 +51,7 @@ export function recordCompanyByEntityTypeJoinSql(
             ON ${alias}.entity_type = ${entityTypeSql} AND ${alias}.legacy_id = ${entityIdSql}`;
 }
 
-/** The existing company's id for a key made by companyKeySql; NULL for a company yet to be created. */
+/** The existing company's id for a company key (see ResolveMode); NULL for a company yet to be created. */
 export function companyIdFromKeySql(keySql: string, mode: ResolveMode): string {
   return mode === 'live'
     ? `(${keySql})::int`

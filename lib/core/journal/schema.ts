@@ -119,9 +119,9 @@ export function rowFingerprintSql(alias: string, recordedSql: string): string {
 /**
  * What a journaled write's RETURNING clause must give, for `alias` the written table's alias: the key,
  * the op, the row's version after the write (rowVersionSql; NULL for a delete), and the row before it
- * (NULL for an insert; for a delete, the deleted row itself — what DELETE ... RETURNING sees). An UPDATE gives the
- * row before it either from its own snapshot ('update') or from a self-join (`beforeAlias`); 'upsert' is
- * for an INSERT … ON CONFLICT DO UPDATE, whose rows are either inserted or updated.
+ * (NULL for an insert; for a delete, the deleted row itself — what DELETE ... RETURNING sees). An UPDATE
+ * gives the row before it either from its own snapshot ('update') or from a self-join (`beforeAlias`);
+ * 'upsert' is for an INSERT … ON CONFLICT DO UPDATE, whose rows are either inserted or updated.
  */
 export function journalReturning(
   table: JournaledTable,
