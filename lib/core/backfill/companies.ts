@@ -1,4 +1,4 @@
-import { journalCte, journalReturning, rowVersionSql } from '../journal/schema.ts';
+import { journalCte, journalReturning } from '../journal/schema.ts';
 import {
   companySourcesCtes,
   recordAssignmentExistsSql,
@@ -112,12 +112,12 @@ function recordPhase(role: RoleMapping): BackfillPhase {
       const madePrimary = await tx.query(
         `WITH written AS (
            UPDATE company_role_assignments a SET is_primary = true, modified_date = now()
-             FROM company_roles r, ${role.legacyTable} l, company_role_assignments prev
+             FROM company_roles r, ${role.legacyTable} l
             WHERE r.role_id = a.role_id AND r.role_code = '${role.code}'
               AND a.context_type = '${role.recordContextType}' AND a.context_id = l.${role.idColumn}
               AND l.${role.idColumn} > :after::int8 AND l.${role.idColumn} <= :upto
-              AND NOT a.is_primary AND prev.assignment_id = a.assignment_id
-           RETURNING ${journalReturning('company_role_assignments', 'a', { beforeAlias: 'prev' })}),
+              AND NOT a.is_primary
+           RETURNING ${journalReturning('company_role_assignments', 'a', 'update')}),
          ${journalCte('written', 'company_role_assignments')}
          SELECT count(*)::int AS n FROM written`,
         params,
@@ -209,11 +209,11 @@ const syncPhase = (entity: RoleCode | undefined): BackfillPhase => ({
          UPDATE companies co
             SET company_type = w.company_type, notes = w.notes,
                 is_mpr_client = co.is_mpr_client OR w.any_client, modified_date = now()
-           FROM target w, companies prev
-          WHERE co.company_id = w.company_key AND prev.company_id = co.company_id
+           FROM target w
+          WHERE co.company_id = w.company_key
             AND (co.company_type IS DISTINCT FROM w.company_type OR co.notes IS DISTINCT FROM w.notes
                  OR (w.any_client AND NOT co.is_mpr_client))
-         RETURNING ${journalReturning('companies', 'co', { beforeAlias: 'prev' })}),
+         RETURNING ${journalReturning('companies', 'co', 'update')}),
        ${journalCte('written', 'companies')}
        SELECT count(*)::int AS n FROM written`,
       params,
@@ -227,19 +227,13 @@ const syncPhase = (entity: RoleCode | undefined): BackfillPhase => ({
           WHERE a.context_type = 'ClientRecord' AND a.company_id > :after::int8 AND a.company_id <= :upto
                 ${entityCompanyFilter(entity)}
           ORDER BY a.company_id, l.client_id),
-       previous AS (
-         SELECT p.* FROM client_profiles p WHERE p.company_id IN (SELECT company_id FROM profile_sources)),
-       upserted AS (
+       written AS (
          INSERT INTO client_profiles AS t (company_id, ${profileColumns})
          SELECT company_id, ${profileColumns} FROM profile_sources
          ON CONFLICT (company_id) DO UPDATE
             SET ${CLIENT_PROFILE_FIELDS.map((f) => `${f} = EXCLUDED.${f}`).join(', ')}, modified_date = now()
           WHERE ${profileDiffers('t', 'EXCLUDED')}
-         RETURNING t.company_id, (t.xmax = 0) AS inserted, ${rowVersionSql('t')} AS after_hash),
-       written AS (
-         SELECT u.company_id::int8 AS row_key, CASE WHEN u.inserted THEN 'insert' ELSE 'update' END AS op,
-                u.after_hash, CASE WHEN u.inserted THEN NULL ELSE to_jsonb(p) END AS before
-           FROM upserted u LEFT JOIN previous p ON p.company_id = u.company_id),
+         RETURNING ${journalReturning('client_profiles', 't', 'upsert')}),
        ${journalCte('written', 'client_profiles')}
        SELECT count(*) FILTER (WHERE op = 'insert')::int AS inserted,
               count(*) FILTER (WHERE op = 'update')::int AS updated

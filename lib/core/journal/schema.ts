@@ -119,14 +119,14 @@ export function rowFingerprintSql(alias: string, recordedSql: string): string {
 /**
  * What a journaled write's RETURNING clause must give, for `alias` the written table's alias: the key,
  * the op, the row's version after the write (rowVersionSql; NULL for a delete), and the row before it
- * (NULL for an insert; for a delete, the deleted row itself — what DELETE ... RETURNING sees). An UPDATE
- * gives the row before it either from its own snapshot ('update') or from a self-join (`beforeAlias`);
- * 'upsert' is for an INSERT … ON CONFLICT DO UPDATE, whose rows are either inserted or updated.
+ * (NULL for an insert; for a delete, the deleted row itself — what DELETE ... RETURNING sees; for an
+ * update, the row as the statement's snapshot still sees it). 'upsert' is for an INSERT … ON CONFLICT
+ * DO UPDATE, whose rows are either inserted or updated.
  */
 export function journalReturning(
   table: JournaledTable,
   alias: string,
-  op: 'insert' | 'update' | 'upsert' | 'delete' | { beforeAlias: string },
+  op: 'insert' | 'update' | 'upsert' | 'delete',
 ): string {
   const key = `${alias}.${keyColumnOf(table)}`;
   const version = rowVersionSql(alias);
@@ -141,9 +141,7 @@ export function journalReturning(
             CASE WHEN ${alias}.xmax <> 0 THEN ${snapshotBefore} END AS before`;
   if (op === 'insert')
     return `${key}::int8 AS row_key, 'insert'::text AS op, ${version} AS after_hash, NULL::jsonb AS before`;
-  if (op === 'delete')
-    return `${key}::int8 AS row_key, 'delete'::text AS op, NULL::text AS after_hash, to_jsonb(${alias}) AS before`;
-  return `${key}::int8 AS row_key, 'update'::text AS op, ${version} AS after_hash, to_jsonb(${op.beforeAlias}) AS before`;
+  return `${key}::int8 AS row_key, 'delete'::text AS op, NULL::text AS after_hash, to_jsonb(${alias}) AS before`;
 }
 
 /**

@@ -306,6 +306,16 @@ function classifiedCtes(
       FROM entries e LEFT JOIN ${shape.table} t ON t.${shape.key} = e.row_key)`;
 }
 
+/** A CTE that marks the run's pending entries of the rows in `source` (row_key, outcome) as undone. */
+function markedCte(table: JournaledTable, source: string): string {
+  return `marked AS (
+       UPDATE ${JOURNAL_TABLE} j SET undone_at = now(), undo_outcome = s.outcome
+         FROM ${source} s
+        WHERE j.run_id = :run_id AND j.table_name = '${table}' AND j.row_key = s.row_key
+          AND j.undone_at IS NULL
+       RETURNING 1)`;
+}
+
 /** One chunk of one table: delete, restore and mark, in one statement; returns the outcome counts. */
 async function undoChunk(
   tx: SqlSession,
@@ -329,12 +339,7 @@ async function undoChunk(
         WHERE c.outcome = 'deleted' AND t.${shape.key} = c.row_key
        RETURNING 1),
      ${restore}
-     marked AS (
-       UPDATE ${JOURNAL_TABLE} j SET undone_at = now(), undo_outcome = c.outcome
-         FROM classified c
-        WHERE j.run_id = :run_id AND j.table_name = '${shape.table}' AND j.row_key = c.row_key
-          AND j.undone_at IS NULL
-       RETURNING 1)
+     ${markedCte(shape.table, 'classified')}
      SELECT outcome, count(*)::int AS n FROM classified GROUP BY outcome`,
     { run_id: options.runId },
   );
@@ -370,12 +375,7 @@ async function reinsertChunk(
               CASE WHEN c.outcome = 'reinserted' AND NOT EXISTS (SELECT 1 FROM reinserted r WHERE r.row_key = c.row_key)
                    THEN 'blocked' ELSE c.outcome END AS outcome
          FROM classified c),
-     marked AS (
-       UPDATE ${JOURNAL_TABLE} j SET undone_at = now(), undo_outcome = o.outcome
-         FROM outcomes o
-        WHERE j.run_id = :run_id AND j.table_name = '${shape.table}' AND j.row_key = o.row_key
-          AND j.undone_at IS NULL
-       RETURNING 1)
+     ${markedCte(shape.table, 'outcomes')}
      SELECT outcome, count(*)::int AS n, string_agg(row_key::text, ', ' ORDER BY row_key) AS keys
        FROM outcomes GROUP BY outcome`,
     { run_id: options.runId },

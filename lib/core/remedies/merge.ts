@@ -403,10 +403,9 @@ async function writeMerge(tx: SqlSession, ids: MergeIds, journal: JournalTag): P
     `WITH ${ASSIGNMENT_PAIRS_CTE},
      confidential AS (
        UPDATE company_role_assignments a SET is_confidential = true, modified_date = now()
-         FROM company_role_assignments prev
-        WHERE prev.assignment_id = a.assignment_id AND NOT a.is_confidential
+        WHERE NOT a.is_confidential
           AND a.assignment_id IN (SELECT survivor_id FROM assignment_pairs WHERE merged_confidential)
-       RETURNING ${journalReturning('company_role_assignments', 'a', { beforeAlias: 'prev' })}),
+       RETURNING ${journalReturning('company_role_assignments', 'a', 'update')}),
      ${journalCte('confidential', 'company_role_assignments')},
      collapsed AS (
        DELETE FROM company_role_assignments a WHERE a.assignment_id IN (SELECT merged_id FROM assignment_pairs)
@@ -414,10 +413,9 @@ async function writeMerge(tx: SqlSession, ids: MergeIds, journal: JournalTag): P
      ${journalCte('collapsed', 'company_role_assignments')},
      moved AS (
        UPDATE company_role_assignments a SET company_id = :keep, modified_date = now()
-         FROM company_role_assignments prev
-        WHERE prev.assignment_id = a.assignment_id AND a.company_id = :merge
+        WHERE a.company_id = :merge
           AND a.assignment_id NOT IN (SELECT merged_id FROM assignment_pairs)
-       RETURNING ${journalReturning('company_role_assignments', 'a', { beforeAlias: 'prev' })}),
+       RETURNING ${journalReturning('company_role_assignments', 'a', 'update')}),
      ${journalCte('moved', 'company_role_assignments')}
      SELECT (SELECT count(*) FROM moved)::int AS "assignmentsMoved",
             (SELECT count(*) FROM collapsed)::int AS "assignmentsCollapsed",
@@ -432,10 +430,9 @@ async function writeMerge(tx: SqlSession, ids: MergeIds, journal: JournalTag): P
      ${journalCte('collapsed', 'person_company_affiliations')},
      moved AS (
        UPDATE person_company_affiliations f SET company_id = :keep, modified_date = now()
-         FROM person_company_affiliations prev
-        WHERE prev.affiliation_id = f.affiliation_id AND f.company_id = :merge
+        WHERE f.company_id = :merge
           AND f.affiliation_id NOT IN (SELECT merged_id FROM affiliation_pairs)
-       RETURNING ${journalReturning('person_company_affiliations', 'f', { beforeAlias: 'prev' })}),
+       RETURNING ${journalReturning('person_company_affiliations', 'f', 'update')}),
      ${journalCte('moved', 'person_company_affiliations')}
      SELECT (SELECT count(*) FROM moved)::int AS "affiliationsMoved",
             (SELECT count(*) FROM collapsed)::int AS "affiliationsCollapsed"`,
@@ -464,10 +461,9 @@ async function writeMerge(tx: SqlSession, ids: MergeIds, journal: JournalTag): P
   const company = await counts(
     `WITH flagged AS (
        UPDATE companies c SET is_mpr_client = true, modified_date = now()
-         FROM companies prev
-        WHERE c.company_id = :keep AND prev.company_id = c.company_id AND NOT c.is_mpr_client
+        WHERE c.company_id = :keep AND NOT c.is_mpr_client
           AND EXISTS (SELECT 1 FROM companies m WHERE m.company_id = :merge AND m.is_mpr_client)
-       RETURNING ${journalReturning('companies', 'c', { beforeAlias: 'prev' })}),
+       RETURNING ${journalReturning('companies', 'c', 'update')}),
      ${journalCte('flagged', 'companies')},
      removed AS (
        DELETE FROM companies c WHERE c.company_id = :merge

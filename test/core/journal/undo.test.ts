@@ -403,10 +403,9 @@ describe.each(realDatabases)('undo of a backfill run: $name', (backend) => {
     const updated = await journaled(
       runId,
       'company_role_assignments',
-      { beforeAlias: 'prev' },
+      'update',
       `UPDATE company_role_assignments t SET notes = 'changed, then deleted', modified_date = now()
-         FROM company_role_assignments prev
-        WHERE prev.assignment_id = t.assignment_id AND t.company_id = :company`,
+        WHERE t.company_id = :company`,
       p,
     );
     const inserted = await journaled(
